@@ -1,0 +1,47 @@
+# bodycam: two set-up commands on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export BODYCAM_HOME ?= $(CURDIR)/var
+
+.DEFAULT_GOAL := help
+
+help: ## Show this help.
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install bodycam with its development tools.
+
+test: $(STAMP) ## Install and run the whole suite (SQLite and PostgreSQL, real S3 server).
+	$(BIN)/python -m pytest -n auto -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff and mypy on src/.
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src
+	$(BIN)/mypy src
+
+demo: $(STAMP) ## Build a synthetic department under ./var/demo, run its jobs and serve the UI on :8000.
+	$(BIN)/bodycam demo build --home var/demo
+	BODYCAM_HOME=$(CURDIR)/var/demo $(BIN)/bodycam serve --host 127.0.0.1 --port 8000
+
+serve: $(STAMP) ## Serve the web UI and API on http://127.0.0.1:8000 (BODYCAM_HOME, default ./var).
+	$(BIN)/bodycam serve --host 127.0.0.1 --port 8000
+
+worker: $(STAMP) ## Run a background job worker for the configured deployment.
+	$(BIN)/bodycam worker
+
+bench: $(STAMP) ## Run the benchmarks in bench/ (each prints its figure last).
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/verify.py
+
+clean: ## Remove the venv and local state.
+	rm -rf $(VENV) var .mypy_cache .ruff_cache
+
+.PHONY: help install test lint demo serve worker bench clean

@@ -1,0 +1,1 @@
+"""Append-only audit log: canonical records, Merkle tree, signed checkpoints, proofs."""

@@ -1,0 +1,115 @@
+"""Per-recording audit trails: who did what, when, from where, under which checkpoint."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bodycam.audit.actions import AuditAction
+from bodycam.audit.models import AuditCheckpoint, AuditRecord
+from bodycam.audit.service import record, record_denial
+from bodycam.auth.actor import Actor, PermissionDenied
+from bodycam.auth.permissions import Permission
+from bodycam.db import transaction
+
+
+@dataclass(frozen=True)
+class TrailEntry:
+    """One line of an audit trail."""
+
+    id: str
+    seq: int | None
+    at: datetime
+    actor: str
+    role: str
+    via: str
+    ip: str
+    action: str
+    details: dict[str, Any]
+    leaf_hash: str | None
+    checkpoint_size: int | None
+    checkpoint_root: str | None
+
+
+@dataclass(frozen=True)
+class Trail:
+    """The audit trail of one object, oldest first."""
+
+    object_type: str
+    object_id: str
+    entries: list[TrailEntry]
+
+
+def _entries(session: Session, object_type: str, object_id: str) -> list[TrailEntry]:
+    cps = list(
+        session.execute(
+            select(AuditCheckpoint.tree_size, AuditCheckpoint.root_hash).order_by(
+                AuditCheckpoint.tree_size
+            )
+        )
+    )
+    sizes = [c[0] for c in cps]
+    rows = session.scalars(
+        select(AuditRecord)
+        .where(AuditRecord.object_type == object_type, AuditRecord.object_id == object_id)
+        .order_by(AuditRecord.at, AuditRecord.id)
+    )
+    entries = []
+    for r in rows:
+        size = root = None
+        if r.seq is not None:
+            i = bisect.bisect_right(sizes, r.seq)  # first checkpoint with size > seq
+            if i < len(cps):
+                size, root = cps[i][0], bytes(cps[i][1]).hex()
+        entries.append(
+            TrailEntry(
+                r.id,
+                r.seq,
+                r.at,
+                r.actor,
+                r.role,
+                r.via,
+                r.ip,
+                r.action,
+                r.details,
+                bytes(r.leaf_hash).hex() if r.leaf_hash else None,
+                size,
+                root,
+            )
+        )
+    return entries
+
+
+def recording_trail(
+    factory: sessionmaker[Session],
+    actor: Actor,
+    recording_id: str,
+    *,
+    export_format: str | None = None,
+) -> Trail:
+    """The audit trail of a recording (auditors); reading or exporting it is itself audited."""
+    perm = Permission.AUDIT_EXPORT if export_format else Permission.AUDIT_VIEW
+    try:
+        actor.require(perm, "export audit trails" if export_format else "read audit trails")
+    except PermissionDenied:
+        record_denial(factory, actor, f"audit trail of {recording_id}", recording_id)
+        raise
+    with transaction(factory) as s:
+        entries = _entries(s, "recording", recording_id)
+        if not entries:
+            raise LookupError(f"There is no audit trail for recording {recording_id}.")
+        action = AuditAction.AUDIT_EXPORT if export_format else AuditAction.AUDIT_TRAIL_VIEW
+        record(
+            s,
+            actor,
+            action,
+            "recording",
+            recording_id,
+            {"format": export_format or "view", "entries": len(entries)},
+        )
+    return Trail("recording", recording_id, entries)

@@ -1,0 +1,1 @@
+"""Users, roles, permissions, passwords, API tokens and web sessions."""

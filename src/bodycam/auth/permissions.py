@@ -1,0 +1,107 @@
+"""The permission vocabulary and the role table (deny by default).
+
+Permissions are named ``<domain>:<object>:<action>``. A role holds exactly the
+permissions listed for it in :data:`ROLE_PERMISSIONS`; anything not listed is
+denied. Every permission is documented in ``docs/permissions.md`` (a test checks).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    """Every permission bodycam checks."""
+
+    RECORDING_INGEST = "evidence:recording:ingest"
+    """Upload or ingest recordings (an officer only as themselves)."""
+    RECORDING_VIEW_OWN = "evidence:recording:view_own"
+    """See and play one's own recordings, when the agency policy allows it."""
+    RECORDING_VIEW_SQUAD = "evidence:recording:view_squad"
+    """See and play the recordings of officers in one's own squad."""
+    RECORDING_VIEW_ANY = "evidence:recording:view_any"
+    """See and play any recording (within its category's access class)."""
+    RECORDING_DOWNLOAD = "evidence:recording:download"
+    """Download the original file of a recording one may see."""
+    RECORDING_EDIT = "evidence:recording:edit"
+    """Edit the metadata (title, notes, category, tags, cases) of a recording one may see."""
+    RESTRICTED_VIEW = "evidence:restricted:view"
+    """See recordings whose category carries the 'restricted' access class."""
+    CONFIDENTIAL_VIEW = "evidence:confidential:view"
+    """See recordings whose category carries the 'confidential' access class."""
+    CATEGORY_MANAGE = "evidence:category:manage"
+    """Create categories and set their access class."""
+    AUDIT_VIEW = "audit:log:view"
+    """Search the audit log and read any recording's audit trail."""
+    AUDIT_EXPORT = "audit:log:export"
+    """Export audit trails (CSV, PDF) and inclusion proofs."""
+    AUDIT_VERIFY = "audit:log:verify"
+    """Run integrity verification of blobs and the audit log."""
+    USER_VIEW = "auth:user:view"
+    """List users and their roles."""
+    USER_MANAGE = "auth:user:manage"
+    """Create users, change roles, disable accounts."""
+
+
+class Role(StrEnum):
+    """The roles of a body-worn camera program."""
+
+    OFFICER = "officer"
+    SUPERVISOR = "supervisor"
+    RECORDS_CLERK = "records_clerk"
+    AUDITOR = "auditor"
+    EXTERNAL = "external"
+    EQUIPMENT = "equipment"
+    ANALYST = "analyst"
+    ADMINISTRATOR = "administrator"
+
+
+ROLE_DESCRIPTIONS: dict[Role, str] = {
+    Role.OFFICER: "Docks a camera and uploads footage; sees own recordings as policy allows.",
+    Role.SUPERVISOR: "Reviews the squad's footage and edits its metadata.",
+    Role.RECORDS_CLERK: "Handles public-records requests: finds, downloads and catalogues footage.",
+    Role.AUDITOR: "Internal affairs, inspector general, oversight: audits access, read-mostly.",
+    Role.EXTERNAL: "Prosecutor or defense: only what is shared with them (no standing access).",
+    Role.EQUIPMENT: "Keeps the camera fleet; no access to footage.",
+    Role.ANALYST: "Program metrics and evaluation; no access to footage.",
+    Role.ADMINISTRATOR: (
+        "Users, roles and system health; no access to footage (separation of duties)."
+    ),
+}
+
+P = Permission
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.OFFICER: frozenset({P.RECORDING_INGEST, P.RECORDING_VIEW_OWN}),
+    Role.SUPERVISOR: frozenset(
+        {P.RECORDING_INGEST, P.RECORDING_VIEW_OWN, P.RECORDING_VIEW_SQUAD, P.RECORDING_EDIT}
+    ),
+    Role.RECORDS_CLERK: frozenset(
+        {
+            P.RECORDING_INGEST,
+            P.RECORDING_VIEW_ANY,
+            P.RECORDING_DOWNLOAD,
+            P.RECORDING_EDIT,
+            P.RESTRICTED_VIEW,
+        }
+    ),
+    Role.AUDITOR: frozenset(
+        {
+            P.RECORDING_VIEW_ANY,
+            P.RESTRICTED_VIEW,
+            P.CONFIDENTIAL_VIEW,
+            P.AUDIT_VIEW,
+            P.AUDIT_EXPORT,
+            P.AUDIT_VERIFY,
+            P.USER_VIEW,
+        }
+    ),
+    Role.EXTERNAL: frozenset(),
+    Role.EQUIPMENT: frozenset(),
+    Role.ANALYST: frozenset(),
+    Role.ADMINISTRATOR: frozenset({P.USER_VIEW, P.USER_MANAGE, P.CATEGORY_MANAGE, P.AUDIT_VERIFY}),
+}
+
+
+def permissions_for(role: Role) -> frozenset[Permission]:
+    """The permissions a role holds (empty for an unknown role: deny by default)."""
+    return ROLE_PERMISSIONS.get(role, frozenset())

@@ -1,0 +1,118 @@
+"""Typed settings from BODYCAM_* environment variables (pydantic-settings).
+
+The defaults give the embedded deployment: a SQLite file and a local
+content-addressed blob store under ``BODYCAM_HOME`` (``./var``). Outside
+development the settings refuse placeholder secrets.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev"}
+
+
+class Settings(BaseSettings):
+    """Every setting bodycam reads; each maps to ``BODYCAM_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="BODYCAM_", extra="ignore")
+
+    env: Literal["development", "production"] = Field(
+        default="development",
+        description="development allows generated secrets; production refuses them.",
+    )
+    home: Path = Field(
+        default=Path("var"), description="Folder for the embedded database, blobs and keys."
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite:///<home>/bodycam.db."
+    )
+    storage_url: str | None = Field(
+        default=None,
+        description="file:///path or s3://bucket?endpoint=...; default file://<home>/blobs.",
+    )
+    jobs: Literal["inprocess", "celery"] = Field(
+        default="inprocess", description="Background job runner."
+    )
+    secret_key: str = Field(
+        default="",
+        description="Signs session cookies and CSRF tokens; generated per home in development.",
+    )
+    signing_key_path: Path | None = Field(
+        default=None,
+        description="Ed25519 key signing audit checkpoints; default <home>/keys/audit-ed25519.pem.",
+    )
+    audit_origin: str = Field(
+        default="bodycam.audit/default",
+        description="Origin line of signed audit checkpoints (names this log).",
+    )
+    agency_name: str = Field(default="Demo Police Department", description="Shown on pages.")
+    timezone: str = Field(
+        default="America/New_York", description="Agency time zone for display (IANA name)."
+    )
+    officer_sees_own: bool = Field(
+        default=True, description="Policy: officers may view their own recordings."
+    )
+    user: str | None = Field(default=None, description="User the CLI acts as.")
+    session_idle_minutes: int = Field(default=30, description="Web session idle timeout.")
+    session_absolute_hours: int = Field(default=12, description="Web session absolute lifetime.")
+    max_upload_bytes: int = Field(
+        default=20 * 1024**3, description="Largest accepted upload in bytes."
+    )
+
+    @model_validator(mode="after")
+    def _refuse_unsafe(self) -> Settings:
+        if self.env == "production":
+            if self.secret_key.strip().lower() in _PLACEHOLDER_SECRETS or len(self.secret_key) < 32:
+                raise ValueError(
+                    "BODYCAM_SECRET_KEY must be set to a random value of at least 32 characters "
+                    "in production."
+                )
+            if self.database_url is None:
+                raise ValueError("BODYCAM_DATABASE_URL must be set explicitly in production.")
+        return self
+
+    @property
+    def resolved_home(self) -> Path:
+        """The home folder as an absolute path."""
+        return self.home.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file under home."""
+        return self.database_url or f"sqlite:///{self.resolved_home / 'bodycam.db'}"
+
+    @property
+    def resolved_storage_url(self) -> str:
+        """The blob store URL, defaulting to a local folder under home."""
+        return self.storage_url or f"file://{self.resolved_home / 'blobs'}"
+
+    @property
+    def resolved_signing_key_path(self) -> Path:
+        """Path of the Ed25519 checkpoint signing key."""
+        return self.signing_key_path or self.resolved_home / "keys" / "audit-ed25519.pem"
+
+    def resolved_secret_key(self) -> str:
+        """The cookie-signing secret; in development one is generated and kept under home."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.resolved_home / "keys" / "secret-key"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        path.write_text(value)
+        path.chmod(0o600)
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once from the environment."""
+    return Settings()

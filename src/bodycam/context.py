@@ -1,0 +1,42 @@
+"""The collaborators a service call needs, built once from settings.
+
+CLI commands, the web app and jobs all build one :class:`Context` and pass its
+parts to services explicitly; nothing reads globals behind the caller's back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bodycam.audit.service import AuditSigner
+from bodycam.audit.signing import load_or_create_signing_key
+from bodycam.config import Settings
+from bodycam.db import make_engine, make_sessionmaker
+from bodycam.storage import BlobStore, open_store
+
+
+@dataclass
+class Context:
+    """Settings, database, blob store and audit signer of one deployment."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    store: BlobStore
+    signer: AuditSigner
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Context:
+        """Open the database, the blob store and the signing key named by ``settings``."""
+        engine = make_engine(settings.resolved_database_url)
+        store = open_store(settings.resolved_storage_url)
+        key = load_or_create_signing_key(settings.resolved_signing_key_path)
+        signer = AuditSigner(key, settings.audit_origin, settings.audit_origin)
+        return cls(settings, engine, make_sessionmaker(engine), store, signer)
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()

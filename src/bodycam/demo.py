@@ -1,0 +1,322 @@
+"""A synthetic department for ``make demo``: people, cameras, clips and activity.
+
+Same seed, same department: two precincts, four squads, about 40 officers with
+cameras, a few hundred short real H.264/AAC clips spread over the last 30 days,
+ingested as if uploaded from each officer's dock, then a little realistic
+activity (views, an edit, a download) so audit trails have content. Running it
+again reuses what exists.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import func, select
+
+from bodycam.audit.service import seal
+from bodycam.auth import service as auth_service
+from bodycam.auth.models import User
+from bodycam.auth.service import actor_for
+from bodycam.config import Settings
+from bodycam.context import Context
+from bodycam.db import transaction
+from bodycam.evidence import service as ev
+from bodycam.evidence.models import Recording
+from bodycam.evidence.service import SearchQuery, Vault
+from bodycam.synth.video import make_clip
+from bodycam.system_cli import initialise
+from bodycam.verify import verify_all
+
+DEMO_PASSWORD = "bodycam-demo-2026"
+console = Console(stderr=True)
+
+PRECINCTS = ("North", "South")
+CATEGORIES = [
+    ("Traffic Stop", "normal"),
+    ("Arrest", "normal"),
+    ("Call for Service", "normal"),
+    ("Use of Force", "normal"),
+    ("Domestic Violence", "restricted"),
+    ("Sexual Assault", "confidential"),
+]
+CATEGORY_WEIGHTS = [35, 15, 35, 5, 7, 3]
+TAGS = ["felony", "misdemeanor", "dui", "juvenile", "vehicle", "interview", "search", "k9"]
+FIRST = [
+    "Alex",
+    "Sam",
+    "Jordan",
+    "Taylor",
+    "Morgan",
+    "Casey",
+    "Riley",
+    "Jamie",
+    "Avery",
+    "Quinn",
+    "Drew",
+    "Rowan",
+    "Harper",
+    "Logan",
+    "Kendall",
+    "Reese",
+    "Dakota",
+    "Emerson",
+    "Parker",
+    "Skyler",
+]
+LAST = [
+    "Garcia",
+    "Smith",
+    "Nguyen",
+    "Johnson",
+    "Okafor",
+    "Brown",
+    "Kowalski",
+    "Davis",
+    "Rossi",
+    "Martinez",
+    "Kim",
+    "Patel",
+    "Walker",
+    "Lopez",
+    "Hughes",
+    "Moreno",
+    "Clark",
+    "Ali",
+]
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """One clip to record."""
+
+    index: int
+    badge: str
+    camera: str
+    category: str
+    start: datetime
+    seconds: float
+    tags: tuple[str, ...]
+    case: str | None
+
+
+def _make(spec_path: tuple[ClipSpec, Path]) -> Path:
+    spec, path = spec_path
+    if not path.exists():
+        make_clip(
+            path,
+            seconds=spec.seconds,
+            width=320,
+            height=180,
+            fps=15,
+            seed=spec.index,
+            creation_time=spec.start,
+            label=f"{spec.badge} {spec.camera}",
+        )
+    return path
+
+
+def plan(officers: int, clips: int, seed: int) -> tuple[list[dict[str, str]], list[ClipSpec]]:
+    """Deterministic people and clip plan for ``seed``."""
+    rnd = random.Random(seed)  # noqa: S311 - a reproducible plan, not a secret
+    people: list[dict[str, str]] = []
+    squads = [f"{p}-{n}" for p in PRECINCTS for n in ("A", "B")]
+    for i in range(officers):
+        squad = squads[i % len(squads)]
+        name = f"{rnd.choice(FIRST)} {rnd.choice(LAST)}"
+        people.append(
+            {
+                "username": f"officer{i + 1:02d}",
+                "badge": f"{4100 + i}",
+                "squad": squad,
+                "precinct": squad.split("-")[0],
+                "name": name,
+                "camera": f"BWC-{rnd.randrange(10**6, 10**7)}",
+            }
+        )
+    end = datetime(2026, 11, 20, tzinfo=UTC)
+    specs = []
+    for i in range(clips):
+        p = people[rnd.randrange(len(people))]
+        day = end - timedelta(days=rnd.randrange(30))
+        start = day.replace(
+            hour=rnd.choice([7, 9, 11, 14, 16, 19, 22]),
+            minute=rnd.randrange(60),
+            second=rnd.randrange(60),
+        )
+        cat = rnd.choices([c for c, _ in CATEGORIES], CATEGORY_WEIGHTS)[0]
+        tags = tuple(sorted(set(rnd.sample(TAGS, rnd.randrange(3)))))
+        case = f"26-{rnd.randrange(10000, 99999)}" if rnd.random() < 0.4 else None
+        specs.append(
+            ClipSpec(
+                i, p["badge"], p["camera"], cat, start, rnd.choice([2.0, 3.0, 4.0]), tags, case
+            )
+        )
+    return people, specs
+
+
+def build_demo(home: Path, *, officers: int = 40, clips: int = 300, seed: int = 7) -> None:
+    """Build (or reuse) the demo department under ``home`` and print the logins."""
+    home = home.resolve()
+    settings = Settings(home=home, agency_name="Demo City Police Department")
+    initialise(settings)
+    ctx = Context.from_settings(settings)
+    try:
+        _populate(ctx, home, officers, clips, seed)
+        _activity(ctx)
+        seal(ctx.sessions, ctx.signer)
+        admin = _user(ctx, "admin")
+        auditor = _user(ctx, "auditor")
+        checker = auditor or admin
+        assert checker is not None
+        report = verify_all(ctx, actor_for(checker, "job"))
+        seal(ctx.sessions, ctx.signer)
+        log = report.log
+        assert log is not None
+        console.print(
+            f"verify: {'OK' if report.ok else 'FAILED'}; {report.recordings} recordings "
+            f"re-hashed, {log.records} audit records under {log.checkpoints} checkpoints"
+        )
+    finally:
+        ctx.close()
+    _print_logins(home)
+
+
+def _user(ctx: Context, name: str) -> User | None:
+    with ctx.sessions() as s:
+        return auth_service.get_user(s, name)
+
+
+def _populate(ctx: Context, home: Path, officers: int, clips: int, seed: int) -> None:
+    people, specs = plan(officers, clips, seed)
+    with transaction(ctx.sessions) as s:
+        if auth_service.get_user(s, "admin") is None:
+            admin = auth_service.create_user(
+                s, None, "admin", "administrator", password=DEMO_PASSWORD, display_name="Ada Admin"
+            )
+            by = actor_for(admin, "demo")
+            staff: list[tuple[str, str, str, str | None]] = [
+                ("clerk", "records_clerk", "Rita Records", None),
+                ("auditor", "auditor", "Ian Inspector", None),
+                ("equipment", "equipment", "Eli Equipment", None),
+                ("analyst", "analyst", "Ana Analyst", None),
+                ("defense", "external", "Dee Defense", None),
+            ]
+            for squad_name in sorted({p["squad"] for p in people}):
+                staff.append(
+                    (f"sgt-{squad_name.lower()}", "supervisor", f"Sgt. {squad_name}", squad_name)
+                )
+            for username, role, name, squad in staff:
+                auth_service.create_user(
+                    s,
+                    by,
+                    username,
+                    role,
+                    password=DEMO_PASSWORD,
+                    display_name=name,
+                    squad=squad,
+                    precinct=squad.split("-")[0] if squad else "",
+                )
+            for p in people:
+                auth_service.create_user(
+                    s,
+                    by,
+                    p["username"],
+                    "officer",
+                    password=DEMO_PASSWORD,
+                    badge=p["badge"],
+                    squad=p["squad"],
+                    display_name=p["name"],
+                    precinct=p["precinct"],
+                )
+            for name, access in CATEGORIES:
+                ev.ensure_category(s, name, access)
+        held = s.scalar(select(func.count()).select_from(Recording)) or 0
+    if held >= clips:
+        console.print(f"demo: reusing {held} recordings in {home}")
+        return
+    clip_dir = home / "clips"
+    clip_dir.mkdir(parents=True, exist_ok=True)
+    vault = Vault(ctx.sessions, ctx.store, ctx.settings.officer_sees_own)
+    with ctx.sessions() as s:
+        by_badge = {u.badge: u for u in s.scalars(select(User).where(User.badge.is_not(None)))}
+    jobs = [(sp, clip_dir / f"clip-{sp.index:04d}.mp4") for sp in specs]
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+    )
+    with (
+        Progress(*columns, console=console) as bar,
+        ProcessPoolExecutor(os.cpu_count() or 2) as pool,
+    ):
+        t = bar.add_task("recording and uploading clips", total=len(jobs))
+        for (sp, _), path in zip(jobs, pool.map(_make, jobs, chunksize=4), strict=True):
+            officer = by_badge[sp.badge]
+            ev.ingest_file(
+                vault,
+                actor_for(officer, "dock"),
+                path,
+                officer_badge=sp.badge,
+                camera_serial=sp.camera,
+                category=sp.category,
+                tags=sp.tags,
+                cases=[sp.case] if sp.case else (),
+                recorded_start=sp.start,
+                title=f"{sp.category} {sp.start:%Y-%m-%d %H:%M}",
+            )
+            bar.advance(t)
+
+
+def _activity(ctx: Context) -> None:
+    """A little realistic access so trails and the audit log have content."""
+    vault = Vault(ctx.sessions, ctx.store, ctx.settings.officer_sees_own)
+    sgt, clerk = _user(ctx, "sgt-north-a"), _user(ctx, "clerk")
+    if sgt is None or clerk is None:
+        return
+    with ctx.sessions() as s:
+        if s.scalar(select(func.count()).select_from(Recording)) == 0:
+            return
+    sgt_a, clerk_a = actor_for(sgt, "web", "10.20.0.14"), actor_for(clerk, "web", "10.20.0.31")
+    page = ev.search(vault, sgt_a, SearchQuery(per_page=5))
+    for r in page.items[:3]:
+        ev.view(vault, sgt_a, r.id)
+    if page.items:
+        first = page.items[0]
+        if first.notes == "":
+            ev.edit(
+                vault,
+                sgt_a,
+                first.id,
+                {
+                    "notes": "Reviewed at squad briefing.",
+                    "tags": [t.tag for t in first.tags] + ["reviewed"],
+                },
+            )
+        _, _, chunks = ev.open_stream(vault, clerk_a, first.id, None, download=True)
+        for _ in chunks:
+            pass
+
+
+def _print_logins(home: Path) -> None:
+    rows = [
+        ("administrator", "admin"),
+        ("records clerk", "clerk"),
+        ("auditor / internal affairs", "auditor"),
+        ("supervisor (North-A)", "sgt-north-a"),
+        ("officer", "officer01"),
+        ("equipment unit", "equipment"),
+        ("analyst", "analyst"),
+        ("external (defense)", "defense"),
+    ]
+    print(f"\nDemo department ready in {home}. Sign in at http://127.0.0.1:8000 with:")
+    for role, user in rows:
+        print(f"  {role:28} {user:14} password {DEMO_PASSWORD}")
+    print(f"CLI: BODYCAM_HOME={home} .venv/bin/bodycam --as clerk recordings list\n")

@@ -1,0 +1,1 @@
+"""Evidence: recordings, ingest, probe, metadata, search and playback."""

@@ -1,0 +1,22 @@
+"""Imports every domain's tables so metadata (and Alembic) sees the whole schema."""
+
+from bodycam.audit.models import AuditCheckpoint, AuditRecord, AuditTreeState
+from bodycam.auth.models import ApiToken, Squad, User, WebSession
+from bodycam.db import Base
+from bodycam.evidence.models import Category, Recording, RecordingCase, RecordingEdit, RecordingTag
+
+__all__ = [
+    "ApiToken",
+    "AuditCheckpoint",
+    "AuditRecord",
+    "AuditTreeState",
+    "Base",
+    "Category",
+    "Recording",
+    "RecordingCase",
+    "RecordingEdit",
+    "RecordingTag",
+    "Squad",
+    "User",
+    "WebSession",
+]

@@ -1,0 +1,1 @@
+"""Synthetic data for tests and the demo: small real video clips."""

@@ -1,0 +1,129 @@
+"""``bodycam init``, ``serve``, ``worker`` and ``demo``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bodycam.audit.service import seal
+from bodycam.auth import service as auth_service
+from bodycam.cli_support import err, fail, guarded, open_context
+from bodycam.config import Settings, get_settings
+from bodycam.db import transaction, upgrade
+from bodycam.evidence.models import UNCATEGORIZED
+from bodycam.evidence.service import ensure_category
+from bodycam.storage import BlobStoreError
+
+demo_app = typer.Typer(help="The synthetic demo department.", no_args_is_help=True)
+
+
+def initialise(settings: Settings) -> None:
+    """Create or upgrade the database and storage; create built-in rows and keys."""
+    settings.resolved_home.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    with open_context(settings, seal_on_exit=False) as ctx:
+        ensure = getattr(ctx.store, "ensure_bucket", None)
+        if callable(ensure):
+            ensure()
+        with transaction(ctx.sessions) as s:
+            ensure_category(s, UNCATEGORIZED)
+
+
+def init_command(
+    admin: Annotated[
+        str | None, typer.Option(help="Create this first administrator if missing.")
+    ] = None,
+) -> None:
+    """Create or upgrade the database and storage, and the first administrator."""
+    settings = get_settings()
+    try:
+        initialise(settings)
+    except BlobStoreError as exc:
+        fail(f"Cannot prepare storage {settings.resolved_storage_url}: {exc}")
+    with open_context(settings) as ctx:
+        if admin:
+            with ctx.sessions() as s:
+                exists = auth_service.get_user(s, admin) is not None
+            if exists:
+                err.print(f"Administrator {admin} already exists.")
+            else:
+                password = os.environ.get("BODYCAM_ADMIN_PASSWORD")
+                if not password:
+                    if not os.isatty(0):
+                        fail(
+                            "Set BODYCAM_ADMIN_PASSWORD or run interactively to give the "
+                            "administrator's password."
+                        )
+                    password = str(
+                        typer.prompt(
+                            f"Password for {admin}", hide_input=True, confirmation_prompt=True
+                        )
+                    )
+
+                def create() -> None:
+                    with transaction(ctx.sessions) as s:
+                        auth_service.create_user(s, None, admin, "administrator", password=password)
+
+                guarded(create)
+                err.print(f"Created administrator {admin}.")
+    print(
+        f"bodycam ready: database {settings.resolved_database_url}, "
+        f"storage {settings.resolved_storage_url}"
+    )
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Serve the web UI and the API."""
+    import uvicorn
+
+    from bodycam.web.app import create_app
+
+    uvicorn.run(
+        create_app(get_settings()), host=host, port=port, proxy_headers=True, log_level="info"
+    )
+
+
+def worker_command(
+    interval: Annotated[float, typer.Option(help="Seconds between sealing rounds.")] = 5.0,
+    once: Annotated[bool, typer.Option(help="Run one round and exit.")] = False,
+) -> None:
+    """Run background work: seals the audit log under signed checkpoints on a schedule."""
+    stop = {"now": False}
+
+    def _stop(*_: object) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    with open_context(seal_on_exit=False) as ctx:
+        err.print(f"worker: sealing the audit log every {interval:g} s (Ctrl-C to stop)")
+        while not stop["now"]:
+            cp = seal(ctx.sessions, ctx.signer)
+            if cp is not None:
+                err.print(f"worker: sealed checkpoint of size {cp.tree_size}")
+            if once:
+                break
+            deadline = time.monotonic() + interval
+            while not stop["now"] and time.monotonic() < deadline:
+                time.sleep(0.2)
+
+
+@demo_app.command("build")
+def demo_build(
+    home: Annotated[Path, typer.Option(help="Folder for the demo department.")] = Path("var/demo"),
+    officers: Annotated[int, typer.Option(help="Number of officers.")] = 40,
+    clips: Annotated[int, typer.Option(help="Number of clips to record.")] = 300,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same department).")] = 7,
+) -> None:
+    """Build the synthetic department (idempotent: reuses what exists) and print logins."""
+    from bodycam.demo import build_demo
+
+    build_demo(home, officers=officers, clips=clips, seed=seed)

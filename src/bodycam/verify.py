@@ -1,0 +1,115 @@
+"""`bodycam verify`: re-hash every blob and recompute the audit log's Merkle tree.
+
+Problems (exit 1) are anything that breaks the evidence promise: a recording
+whose blob is missing, has changed or has the wrong size; an audit record
+changed, removed, reordered or inserted; a bad checkpoint signature. Notes do
+not fail verification: temp files left by interrupted writes (``--repair``
+removes them) and blobs no recording references (left by a write interrupted
+before its row committed; never acknowledged, and adopted if re-ingested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bodycam.audit.actions import AuditAction
+from bodycam.audit.service import LogReport, record, verify_log
+from bodycam.auth.actor import Actor
+from bodycam.auth.permissions import Permission
+from bodycam.context import Context
+from bodycam.db import transaction
+from bodycam.evidence.service import iter_blob_refs
+from bodycam.storage import BlobNotFound, BlobStoreError
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class VerifyReport:
+    """Everything a verification run found."""
+
+    recordings: int = 0
+    bytes_hashed: int = 0
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    log: LogReport | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.problems
+
+
+def verify_all(
+    ctx: Context, actor: Actor, *, repair: bool = False, progress: Progress | None = None
+) -> VerifyReport:
+    """Verify blobs and the audit log; with ``repair``, remove stray temp files."""
+    actor.require(Permission.AUDIT_VERIFY, "run verification")
+    report = VerifyReport()
+    with ctx.sessions() as s:
+        refs = list(iter_blob_refs(s))
+    referenced = set()
+    for i, (rid, sha, size, name) in enumerate(refs, 1):
+        referenced.add(sha)
+        if progress:
+            progress("blobs", i, len(refs))
+        try:
+            actual_size = ctx.store.size(sha)
+            actual = ctx.store.rehash(sha)
+        except BlobNotFound:
+            report.problems.append(f"Recording {rid} ({name}): its blob {sha} is missing.")
+            continue
+        except BlobStoreError as exc:
+            report.problems.append(f"Recording {rid} ({name}): its blob cannot be read: {exc}")
+            continue
+        report.bytes_hashed += actual_size
+        if actual != sha:
+            report.problems.append(
+                f"Recording {rid} ({name}): its blob has changed (SHA-256 is now {actual}, "
+                f"recorded {sha})."
+            )
+        elif actual_size != size:
+            report.problems.append(
+                f"Recording {rid} ({name}): its blob is {actual_size} bytes, recorded {size}."
+            )
+    report.recordings = len(refs)
+    orphans = [h for h in ctx.store.iter_hashes() if h not in referenced]
+    if orphans:
+        report.notes.append(
+            f"{len(orphans)} stored blob(s) belong to no recording (an ingest interrupted "
+            "before it was acknowledged); they are kept and adopted if the file is ingested again."
+        )
+    strays = ctx.store.stray_temp_files()
+    if strays:
+        if repair:
+            n = ctx.store.clean_stray()
+            report.repaired.append(f"Removed {n} temporary file(s) left by interrupted writes.")
+        else:
+            report.notes.append(
+                f"{len(strays)} temporary file(s) left by interrupted writes; "
+                "run `bodycam verify --repair` to remove them."
+            )
+    if progress:
+        progress("audit log", 0, 1)
+    report.log = verify_log(ctx.sessions, ctx.signer.public_key, ctx.signer.key_name)
+    report.problems.extend(report.log.problems)
+    if report.log.pending:
+        report.notes.append(f"{report.log.pending} audit record(s) await sealing.")
+    with transaction(ctx.sessions) as s:
+        record(
+            s,
+            actor,
+            AuditAction.AUDIT_VERIFY,
+            "system",
+            "verify",
+            {
+                "ok": report.ok,
+                "problems": len(report.problems),
+                "recordings": report.recordings,
+                "audit_records": report.log.records,
+                "repaired": len(report.repaired),
+            },
+        )
+    return report

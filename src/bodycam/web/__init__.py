@@ -1,0 +1,1 @@
+"""FastAPI app assembly, server-rendered pages and static files."""

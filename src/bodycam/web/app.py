@@ -1,0 +1,143 @@
+"""The FastAPI application: API routers, pages, error handling and the background sealer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from bodycam import __version__
+from bodycam.audit import api as audit_api
+from bodycam.audit.service import seal
+from bodycam.auth import api as auth_api
+from bodycam.auth.actor import PermissionDenied
+from bodycam.config import Settings
+from bodycam.context import Context
+from bodycam.evidence import api as evidence_api
+from bodycam.evidence.service import EvidenceError, NotFound
+from bodycam.storage import BlobStoreError
+from bodycam.web import pages
+from bodycam.web.deps import LoginRequired
+
+log = logging.getLogger("bodycam.web")
+SEAL_INTERVAL_S = 2.0
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error(request: Request, status: int, heading: str, message: str) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    actor = None
+    return pages.render(request, "error.html", actor, status, heading=heading, message=message)
+
+
+def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
+    """Build the app for ``settings`` (or an already opened context)."""
+    context = ctx or Context.from_settings(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async def sealer() -> None:
+            while True:
+                await asyncio.sleep(SEAL_INTERVAL_S)
+                try:
+                    await run_in_threadpool(seal, context.sessions, context.signer)
+                except Exception:  # the next round retries; verify reports pending records
+                    log.exception("sealing the audit log failed")
+
+        task = asyncio.create_task(sealer())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(Exception):
+                await run_in_threadpool(seal, context.sessions, context.signer)
+
+    app = FastAPI(
+        title="bodycam API",
+        version=__version__,
+        description="Evidence vault of a body-worn camera program: every access is audited.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = context
+    app.include_router(evidence_api.router)
+    app.include_router(audit_api.router)
+    app.include_router(auth_api.router)
+    app.include_router(pages.router)
+    app.mount(
+        "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
+    )
+
+    @app.get("/api/v1/health", tags=["system"])
+    def health() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok", "version": __version__}
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(PermissionDenied)
+    async def _denied(request: Request, exc: PermissionDenied) -> Response:
+        return _error(request, 403, "Not allowed", str(exc))
+
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound) -> Response:
+        return _error(request, 404, "Not found", str(exc))
+
+    @app.exception_handler(LookupError)
+    async def _lookup(request: Request, exc: LookupError) -> Response:
+        return _error(request, 404, "Not found", str(exc.args[0]) if exc.args else str(exc))
+
+    @app.exception_handler(EvidenceError)
+    async def _bad(request: Request, exc: EvidenceError) -> Response:
+        status = 416 if "outside the file" in str(exc) else 422
+        return _error(request, status, "Cannot do that", str(exc))
+
+    @app.exception_handler(BlobStoreError)
+    async def _store(request: Request, exc: BlobStoreError) -> Response:
+        log.error("storage error: %s", exc)
+        return _error(request, 503, "Storage unavailable", str(exc))
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        if _wants_json(request):
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+            )
+        return _error(request, exc.status_code, "Error", str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        parts = []
+        for e in exc.errors():
+            where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+            parts.append(f"{where}: {e.get('msg')}")
+        message = "Invalid request: " + "; ".join(parts) + "."
+        return _error(request, 422, "Invalid request", message)
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; media-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+        )
+        return response
+
+    return app

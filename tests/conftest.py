@@ -1,0 +1,145 @@
+"""Shared fixtures: both database engines, a fresh context per test, a small department.
+
+Every test that takes ``ctx`` runs twice: on SQLite and on PostgreSQL (the CI
+server named by BODYCAM_TEST_DATABASE_URL, or a throwaway one). Migrations run
+once per engine per xdist worker; each test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bodycam.auth.actor import Actor
+from bodycam.auth.models import User
+from bodycam.auth.service import actor_for, create_user
+from bodycam.config import Settings
+from bodycam.context import Context
+from bodycam.db import Base, make_engine, transaction, upgrade
+from bodycam.evidence.models import UNCATEGORIZED
+from bodycam.evidence.service import Vault, ensure_category
+from bodycam.synth.video import make_clip
+
+pytest_plugins = ["tests.fixtures.s3_server", "tests.fixtures.postgres"]
+
+ENGINES = ["sqlite", "postgresql"]
+
+
+def _worker(request: pytest.FixtureRequest) -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated empty database on each engine (one per xdist worker)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'bodycam.db'}"
+        upgrade(url)
+        yield url
+        return
+    from tests.fixtures.postgres import drop_database, fresh_database
+
+    server = request.getfixturevalue("postgres_server_url")
+    name = f"bodycam_test_{_worker(request)}"
+    url = fresh_database(server, name)
+    upgrade(url)
+    yield url
+    drop_database(server, name)
+
+
+def wipe(url: str) -> None:
+    """Delete every row of every table (children first)."""
+    engine = make_engine(url)
+    with engine.begin() as c:
+        for table in reversed(Base.metadata.sorted_tables):
+            c.execute(text(f"DELETE FROM {table.name}"))
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    """Settings of a fresh deployment on ``db_url`` with a local store under tmp_path."""
+    wipe(db_url)
+    return Settings(home=tmp_path / "home", database_url=db_url,
+                    storage_url=f"file://{tmp_path / 'home' / 'blobs'}")  # fmt: skip
+
+
+@pytest.fixture
+def ctx(settings: Settings) -> Iterator[Context]:
+    """An opened context with the built-in category."""
+    settings.resolved_home.mkdir(parents=True, exist_ok=True)
+    context = Context.from_settings(settings)
+    with transaction(context.sessions) as s:
+        ensure_category(s, UNCATEGORIZED)
+    yield context
+    context.close()
+
+
+@dataclass
+class Dept:
+    """A small department: users by short name and their actors."""
+
+    users: dict[str, User]
+
+    def actor(self, name: str, via: str = "cli") -> Actor:
+        """The actor of user ``name``."""
+        return actor_for(self.users[name], via)
+
+
+PEOPLE = [
+    # name, role, badge, squad
+    ("admin", "administrator", None, None),
+    ("clerk", "records_clerk", None, None),
+    ("auditor", "auditor", None, None),
+    ("external", "external", None, None),
+    ("equipment", "equipment", None, None),
+    ("analyst", "analyst", None, None),
+    ("sgt_a", "supervisor", "9001", "North-A"),
+    ("sgt_b", "supervisor", "9002", "South-B"),
+    ("o1", "officer", "1001", "North-A"),
+    ("o2", "officer", "1002", "North-A"),
+    ("o3", "officer", "2001", "South-B"),
+]
+
+
+@pytest.fixture
+def dept(ctx: Context) -> Dept:
+    """Users of every role (no passwords) and the standard categories."""
+    users = {}
+    with transaction(ctx.sessions) as s:
+        for name, role, badge, squad in PEOPLE:
+            users[name] = create_user(s, None, name, role, badge=badge, squad=squad)
+        ensure_category(s, "Traffic Stop")
+        ensure_category(s, "Domestic Violence", "restricted")
+        ensure_category(s, "Sexual Assault", "confidential")
+    return Dept(users)
+
+
+@pytest.fixture
+def vault(ctx: Context) -> Vault:
+    """Evidence collaborators of ``ctx``."""
+    return Vault(ctx.sessions, ctx.store, ctx.settings.officer_sees_own)
+
+
+CLIP_EPOCH = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """Make (once per session) a small real clip for a seed: ``clips(seed)``."""
+    folder = tmp_path_factory.mktemp("clips")
+
+    def get(seed: int, seconds: float = 1.0, audio: bool = True) -> Path:
+        path = folder / f"clip-{seed}-{seconds}-{int(audio)}.mp4"
+        if not path.exists():
+            make_clip(path, seconds=seconds, width=160, height=96, fps=10, seed=seed, audio=audio,
+                      creation_time=CLIP_EPOCH + timedelta(hours=seed))  # fmt: skip
+        return path
+
+    return get

@@ -1,0 +1,37 @@
+"""Migrations build the schema from an empty database on both engines, matching the models."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from bodycam.db import Base, make_engine, upgrade
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    from tests.fixtures.postgres import drop_database, fresh_database
+
+    server = request.getfixturevalue("postgres_server_url")
+    import os
+
+    name = f"bodycam_mig_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    yield fresh_database(server, name)
+    drop_database(server, name)
+
+
+def test_upgrade_empty_database_matches_models(empty_url):
+    upgrade(empty_url)
+    upgrade(empty_url)  # idempotent: a second run is a no-op
+    engine = make_engine(empty_url)
+    with engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+        assert set(Base.metadata.tables) <= tables
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert diff == [], f"models and migrations differ; add an Alembic migration: {diff}"
