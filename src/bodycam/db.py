@@ -59,6 +59,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+WRITE = "bodycam_write"
+
+
+def _sqlite_begin(conn: Any) -> None:
+    immediate = conn.get_execution_options().get(WRITE)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL, full fsync, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
@@ -67,9 +75,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling defers BEGIN; take over so that a
-        # write transaction begins when the session begins (no lost updates).
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        # pysqlite's own transaction handling defers BEGIN; take it over. A unit of
+        # work (``transaction``) reads then writes: under a plain BEGIN, SQLite fails
+        # it at once with "database is locked" when another connection committed in
+        # between (the busy timeout does not apply to that). BEGIN IMMEDIATE takes
+        # the write lock up front and waits for it instead. Read-only sessions keep a
+        # plain BEGIN, so a long verification never blocks writers (WAL).
+        event.listen(engine, "begin", _sqlite_begin)
 
         @event.listens_for(engine, "connect")
         def _no_autobegin(dbapi_conn: Any, _record: Any) -> None:
@@ -86,8 +98,9 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
+    """One unit of work that writes: commit on success, roll back on any error."""
     with factory() as session, session.begin():
+        session.connection(execution_options={WRITE: True})
         yield session
 
 
