@@ -39,22 +39,45 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
 
 @contextmanager
 def open_context(
-    settings: Settings | None = None, *, seal_on_exit: bool = True
+    settings: Settings | None = None, *, seal_on_exit: bool = True, create_key: bool = False
 ) -> Iterator[Context]:
     """The deployment's context; seals the audit log when the command ends."""
     try:
-        ctx = Context.from_settings(settings or get_settings())
+        ctx = Context.from_settings(settings or load_settings(), create_key=create_key)
     except (ValueError, BlobStoreError, OSError) as exc:
         fail(f"Cannot open bodycam: {exc}")
+    _open.append(ctx)
     try:
         yield ctx
     finally:
+        _open.remove(ctx)
         if seal_on_exit:
             try:
                 seal(ctx.sessions, ctx.signer)
             except Exception as exc:
                 err.print(f"warning: could not seal the audit log now: {exc}", markup=False)
         ctx.close()
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; invalid ones end the command with a sentence."""
+    from pydantic import ValidationError
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        reasons = "; ".join(
+            str(e.get("msg", "")).removeprefix("Value error, ") for e in exc.errors()
+        )
+        fail(f"The settings are not valid: {reasons}")
+
+
+def redact(url: str) -> str:
+    """A URL with passwords and secret keys replaced by ***, safe to print."""
+    import re
+
+    url = re.sub(r"(secret_key=)[^&]*", r"\1***", url)
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
 def current_actor(ctx: Context) -> Actor:
@@ -69,11 +92,25 @@ def current_actor(ctx: Context) -> Actor:
         return actor_for(user, "cli")
 
 
+_open: list[Context] = []
+
+
+def audit_denial(exc: PermissionDenied) -> None:
+    """Record a refusal that no service recorded yet (every denial is audited)."""
+    if exc.audited or exc.actor is None or not _open:
+        return
+    from bodycam.audit.service import record_denial
+
+    record_denial(_open[-1].sessions, exc.actor, str(exc), exc.object_id)
+    exc.audited = True
+
+
 def guarded(fn: Callable[[], T]) -> T:
     """Run ``fn``, turning domain errors into one-sentence exits."""
     try:
         return fn()
     except PermissionDenied as exc:
+        audit_denial(exc)
         fail(str(exc), EXIT_DENIED)
     except (EvidenceError, AuthError, BlobStoreError) as exc:
         fail(str(exc))
@@ -83,4 +120,5 @@ def guarded(fn: Callable[[], T]) -> T:
 
 def vault_of(ctx: Context) -> Vault:
     """The evidence collaborators of a context."""
-    return Vault(ctx.sessions, ctx.store, ctx.settings.officer_sees_own)
+    s = ctx.settings
+    return Vault(ctx.sessions, ctx.store, s.officer_sees_own, s.ingest_decode == "all")

@@ -37,12 +37,9 @@ class Settings(BaseSettings):
         default=None,
         description="file:///path or s3://bucket?endpoint=...; default file://<home>/blobs.",
     )
-    jobs: Literal["inprocess", "celery"] = Field(
-        default="inprocess", description="Background job runner."
-    )
     secret_key: str = Field(
         default="",
-        description="Signs session cookies and CSRF tokens; generated per home in development.",
+        description="Signs the login form's token; generated and kept under home in development.",
     )
     signing_key_path: Path | None = Field(
         default=None,
@@ -51,6 +48,13 @@ class Settings(BaseSettings):
     audit_origin: str = Field(
         default="bodycam.audit/default",
         description="Origin line of signed audit checkpoints (names this log).",
+    )
+    ingest_decode: Literal["keyframes", "all"] = Field(
+        default="keyframes",
+        description=(
+            "What ingest decodes before acknowledging: every packet's structure is always "
+            "checked; 'keyframes' decodes keyframes only (near disk speed), 'all' every frame."
+        ),
     )
     agency_name: str = Field(default="Demo Police Department", description="Shown on pages.")
     timezone: str = Field(
@@ -68,6 +72,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
+        if not self.audit_origin or any(c.isspace() or c == "+" for c in self.audit_origin):
+            raise ValueError(
+                "BODYCAM_AUDIT_ORIGIN names the audit log and its key: it must be non-empty, "
+                "with no spaces and no '+'."
+            )
         if self.env == "production":
             if self.secret_key.strip().lower() in _PLACEHOLDER_SECRETS or len(self.secret_key) < 32:
                 raise ValueError(

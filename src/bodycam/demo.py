@@ -15,6 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -35,6 +36,8 @@ from bodycam.system_cli import initialise
 from bodycam.verify import verify_all
 
 DEMO_PASSWORD = "bodycam-demo-2026"
+DEMO_AGENCY = "Demo City Police Department"
+DEMO_TZ = ZoneInfo("America/New_York")
 console = Console(stderr=True)
 
 PRECINCTS = ("North", "South")
@@ -164,7 +167,7 @@ def plan(officers: int, clips: int, seed: int) -> tuple[list[dict[str, str]], li
 def build_demo(home: Path, *, officers: int = 40, clips: int = 300, seed: int = 7) -> None:
     """Build (or reuse) the demo department under ``home`` and print the logins."""
     home = home.resolve()
-    settings = Settings(home=home, agency_name="Demo City Police Department")
+    settings = Settings(home=home, agency_name=DEMO_AGENCY)
     initialise(settings)
     ctx = Context.from_settings(settings)
     try:
@@ -243,7 +246,9 @@ def _populate(ctx: Context, home: Path, officers: int, clips: int, seed: int) ->
         return
     clip_dir = home / "clips"
     clip_dir.mkdir(parents=True, exist_ok=True)
-    vault = Vault(ctx.sessions, ctx.store, ctx.settings.officer_sees_own)
+    vault = Vault(
+        ctx.sessions, ctx.store, ctx.settings.officer_sees_own, ctx.settings.ingest_decode == "all"
+    )
     with ctx.sessions() as s:
         by_badge = {u.badge: u for u in s.scalars(select(User).where(User.badge.is_not(None)))}
     jobs = [(sp, clip_dir / f"clip-{sp.index:04d}.mp4") for sp in specs]
@@ -270,14 +275,16 @@ def _populate(ctx: Context, home: Path, officers: int, clips: int, seed: int) ->
                 tags=sp.tags,
                 cases=[sp.case] if sp.case else (),
                 recorded_start=sp.start,
-                title=f"{sp.category} {sp.start:%Y-%m-%d %H:%M}",
+                title=f"{sp.category} {sp.start.astimezone(DEMO_TZ):%Y-%m-%d %H:%M}",
             )
             bar.advance(t)
 
 
 def _activity(ctx: Context) -> None:
     """A little realistic access so trails and the audit log have content."""
-    vault = Vault(ctx.sessions, ctx.store, ctx.settings.officer_sees_own)
+    vault = Vault(
+        ctx.sessions, ctx.store, ctx.settings.officer_sees_own, ctx.settings.ingest_decode == "all"
+    )
     sgt, clerk = _user(ctx, "sgt-north-a"), _user(ctx, "clerk")
     if sgt is None or clerk is None:
         return

@@ -95,10 +95,12 @@ def clips_module(tmp_path_factory):
 @pytest.mark.parametrize(
     "variant", ["zero_bytes", "truncated", "not_video", "garbage_middle", "no_video_stream"]
 )
+@pytest.mark.parametrize("full_decode", [False, True], ids=["keyframes", "all-frames"])
 def test_bad_files_are_refused_with_a_sentence_and_nothing_stored(
-    ctx, dept, vault, broken, variant
+    ctx, dept, vault, broken, variant, full_decode
 ):
     path: Path = broken[variant]
+    vault = ev.Vault(vault.sessions, vault.store, full_decode=full_decode)
     before_audit = count(ctx, AuditRecord)
     with pytest.raises(EvidenceError) as exc:
         ev.ingest_file(vault, dept.actor("o1"), path, officer_badge="1001")
@@ -132,7 +134,7 @@ def test_officer_may_ingest_only_own(ctx, dept, vault, clips):
 def test_unknown_officer_or_category_is_named(ctx, dept, vault, clips):
     with pytest.raises(EvidenceError, match="No officer has badge 7777"):
         ev.ingest_file(vault, dept.actor("clerk"), clips(7), officer_badge="7777")
-    with pytest.raises(EvidenceError, match="Unknown category 'Nope'.*Traffic Stop"):
+    with pytest.raises(EvidenceError, match=r"Unknown category 'Nope'.*Traffic Stop"):
         ev.ingest_file(vault, dept.actor("clerk"), clips(7), officer_badge="1001", category="Nope")
 
 

@@ -89,10 +89,17 @@ class _ScanState:
     demux_error: str | None = None
     shortfall: str | None = None  # an MP4 box that runs past the end of the file
     corrupt_flag_at: float | None = None
+    keyframes_only: bool = False
+    keyframes: int = 0
 
 
 def probe(
-    path: Path, *, display_name: str | None = None, deep: bool = True, strict: bool = True
+    path: Path,
+    *,
+    display_name: str | None = None,
+    deep: bool = True,
+    strict: bool = True,
+    keyframes_only: bool = False,
 ) -> ProbeResult:
     """Describe the video file at `path`, or raise `ProbeError` if it is not a whole video.
 
@@ -100,6 +107,10 @@ def probe(
     and decodes the whole file; without it only the header and the first frame are checked.
     `strict` makes any bitstream error the decoders detect fatal (FFmpeg `err_detect=explode`);
     without it they conceal small errors as players do, and only hard failures are refused.
+    `keyframes_only` (with `deep`) still reads every packet and checks its structure (NAL
+    unit lengths, timestamps, coverage of the declared duration) but decodes only the
+    keyframes: several times faster, at the cost of missing small damage that leaves the
+    structure of a non-key frame intact.
     """
     name = display_name or path.name
     try:
@@ -144,7 +155,7 @@ def probe(
 
         shortfall = _box_shortfall(path, size)
         if deep:
-            state = _scan(container, video, audio, strict=strict)
+            state = _scan(container, video, audio, strict=strict, keyframes_only=keyframes_only)
             state.shortfall = shortfall
             frame_count = state.packets
             exact_count = fmt in _SAMPLE_TABLE_FORMATS
@@ -314,11 +325,17 @@ def _seconds(packet: Packet[Stream], origin: float) -> float:
 
 
 def _scan(
-    container: InputContainer, video: VideoStream, audio: AudioStream | None, *, strict: bool
+    container: InputContainer,
+    video: VideoStream,
+    audio: AudioStream | None,
+    *,
+    strict: bool,
+    keyframes_only: bool = False,
 ) -> _ScanState:
     """Read every packet of the video (and audio) stream, decode it and drop the frames."""
     tb = video.time_base
     state = _ScanState(origin=float(video.start_time * tb) if video.start_time and tb else 0.0)
+    state.keyframes_only = keyframes_only
     vcc = video.codec_context
     vcc.thread_type = "AUTO"  # Frame threads; errors then surface a few packets late.
     if strict:
@@ -379,6 +396,10 @@ def _video_packet(
         state.malformed_at = _seconds(packet, state.origin)
     if state.video_error is not None:
         return  # After a decoder error, later frames say nothing new.
+    if state.keyframes_only:
+        if not packet.is_keyframe:
+            return
+        state.keyframes += 1
     try:
         state.decoded += len(decoder.decode(packet))
     except av.error.FFmpegError as exc:
@@ -450,7 +471,7 @@ def _judge(
     if state.audio_error is not None:
         at, why = state.audio_error
         raise ProbeError(f"{name} is corrupt: the audio cannot be decoded near {at:.1f} s ({why}).")
-    expected = state.packets - state.discarded
+    expected = state.keyframes if state.keyframes_only else state.packets - state.discarded
     if state.decoded < expected - _MAX_UNDECODABLE_FRAMES:
         raise ProbeError(
             f"{name} is corrupt: only {state.decoded} of its {expected} video frames decode."

@@ -25,7 +25,7 @@ from bodycam.auth.actor import Actor, PermissionDenied
 from bodycam.auth.models import User
 from bodycam.auth.permissions import Permission
 from bodycam.db import transaction
-from bodycam.evidence.access import has_any_view, readable_recordings
+from bodycam.evidence.access import allowed_access_classes, has_any_view, readable_recordings
 from bodycam.evidence.models import (
     UNCATEGORIZED,
     AccessClass,
@@ -55,6 +55,7 @@ class Vault:
     sessions: sessionmaker[Session]
     store: BlobStore
     officer_sees_own: bool = True
+    full_decode: bool = False  # ingest decodes every frame, not only keyframes
 
 
 @dataclass(frozen=True)
@@ -144,8 +145,25 @@ def _check_may_ingest_for(actor: Actor, officer: User) -> None:
     raise PermissionDenied(
         f"User {actor.username} ({actor.role.value}) may not ingest recordings for "
         f"badge {officer.badge}: only their own"
-        + (" or their squad's." if actor.can(Permission.RECORDING_VIEW_SQUAD) else ".")
+        + (" or their squad's." if actor.can(Permission.RECORDING_VIEW_SQUAD) else "."),
+        actor,
     )
+
+
+def authorize_ingest(vault: Vault, actor: Actor, officer_badge: str) -> str:
+    """Check that ``actor`` may ingest for the officer with ``officer_badge``; their user id.
+
+    Cheap, so the API calls it before accepting an upload's body. A refusal is audited.
+    """
+    with vault.sessions() as s:
+        officer = _find_officer(s, officer_badge)
+        try:
+            _check_may_ingest_for(actor, officer)
+        except PermissionDenied as exc:
+            record_denial(vault.sessions, actor, f"ingest for badge {officer_badge}")
+            exc.audited = True
+            raise
+        return officer.id
 
 
 def ingest_file(
@@ -170,13 +188,11 @@ def ingest_file(
     most an unreferenced blob (adopted by the next ingest of the same bytes).
     """
     name = display_name or path.name
-    with transaction(vault.sessions) as s:
-        officer = _find_officer(s, officer_badge)
-        _check_may_ingest_for(actor, officer)
-        cat = _category_named(s, category)
-        officer_id, cat_id = officer.id, cat.id
+    officer_id = authorize_ingest(vault, actor, officer_badge)
+    with vault.sessions() as s:
+        cat_id = _category_named(s, category).id
     try:
-        meta = probe(path, display_name=name)
+        meta = probe(path, display_name=name, keyframes_only=not vault.full_decode)
     except ProbeError as exc:
         raise EvidenceError(str(exc)) from None
     except OSError as exc:
@@ -351,9 +367,11 @@ def search(vault: Vault, actor: Actor, q: SearchQuery) -> Page:
     """List the recordings the actor may see that match ``q``; the search is audited."""
     if not has_any_view(actor):
         record_denial(vault.sessions, actor, "search recordings")
-        raise PermissionDenied(
-            f"User {actor.username} ({actor.role.value}) may not view recordings."
+        denied = PermissionDenied(
+            f"User {actor.username} ({actor.role.value}) may not view recordings.", actor
         )
+        denied.audited = True
+        raise denied
     if q.page < 1 or not 1 <= q.per_page <= 500:
         raise EvidenceError("page must be 1 or more and per_page between 1 and 500.")
     stmt = readable_recordings(actor, vault.officer_sees_own)
@@ -428,8 +446,10 @@ def _guard(
             )
         with vault.sessions() as s:
             _readable(s, vault, actor, recording_id)
-    except (PermissionDenied, NotFound):
+    except (PermissionDenied, NotFound) as exc:
         record_denial(vault.sessions, actor, what, recording_id)
+        if isinstance(exc, PermissionDenied):
+            exc.audited = True
         raise
 
 
@@ -538,6 +558,14 @@ def edit(vault: Vault, actor: Actor, recording_id: str, changes: dict[str, Any])
             old: Any
             if fld == "category":
                 cat = _category_named(s, str(new))
+                if cat.access_class not in allowed_access_classes(actor):
+                    raise PermissionDenied(
+                        f"User {actor.username} ({actor.role.value}) may not move a recording "
+                        f"into {cat.name}: its {cat.access_class} access class would hide it "
+                        "from them.",
+                        actor,
+                        rec.id,
+                    )
                 old_cat = s.get(Category, rec.category_id)
                 old, new = (old_cat.name if old_cat else None), cat.name
                 if old == new:

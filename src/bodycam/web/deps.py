@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import timedelta
 from typing import Annotated
 
@@ -34,7 +35,7 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def _resolve(request: Request, ctx: Context) -> tuple[Actor, str | None] | None:
+def resolve_actor(request: Request, ctx: Context) -> tuple[Actor, str | None] | None:
     ip = client_ip(request)
     auth = request.headers.get("authorization", "")
     with transaction(ctx.sessions) as s:
@@ -58,21 +59,22 @@ def _resolve(request: Request, ctx: Context) -> tuple[Actor, str | None] | None:
 
 def api_actor(request: Request, ctx: CtxDep) -> Actor:
     """The API caller (bearer token, or a page session with a CSRF header for writes)."""
-    found = _resolve(request, ctx)
+    found = resolve_actor(request, ctx)
     if found is None:
         raise HTTPException(
             401, "Sign in or send a valid API token.", headers={"WWW-Authenticate": "Bearer"}
         )
     actor, csrf = found
     unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
-    if csrf is not None and unsafe and request.headers.get("x-csrf-token") != csrf:
+    sent = request.headers.get("x-csrf-token", "")
+    if csrf is not None and unsafe and not hmac.compare_digest(sent, csrf):
         raise HTTPException(403, "Missing or wrong X-CSRF-Token header for a session request.")
     return actor
 
 
 def page_actor(request: Request, ctx: CtxDep) -> Actor:
     """The signed-in page user; redirects to the login page when there is none."""
-    found = _resolve(request, ctx)
+    found = resolve_actor(request, ctx)
     if found is None:
         raise LoginRequired()
     request.state.csrf = found[1]
@@ -85,4 +87,5 @@ PageActor = Annotated[Actor, Depends(page_actor)]
 
 def vault(ctx: Context) -> Vault:
     """Evidence collaborators of the context."""
-    return Vault(ctx.sessions, ctx.store, ctx.settings.officer_sees_own)
+    s = ctx.settings
+    return Vault(ctx.sessions, ctx.store, s.officer_sees_own, s.ingest_decode == "all")
