@@ -27,9 +27,11 @@ lint: $(STAMP) ## ruff and mypy on src/.
 	$(BIN)/ruff format --check src
 	$(BIN)/mypy src
 
+DEMO_ENV := BODYCAM_HOME=$(CURDIR)/var/demo BODYCAM_AGENCY_NAME="Demo City Police Department"
+
 demo: $(STAMP) ## Build a synthetic department under ./var/demo, run its jobs and serve the UI on :8000.
-	$(BIN)/bodycam demo build --home var/demo
-	BODYCAM_HOME=$(CURDIR)/var/demo $(BIN)/bodycam serve --host 127.0.0.1 --port 8000
+	$(DEMO_ENV) $(BIN)/bodycam demo build --home var/demo
+	$(DEMO_ENV) $(BIN)/bodycam serve --host 127.0.0.1 --port 8000
 
 serve: $(STAMP) ## Serve the web UI and API on http://127.0.0.1:8000 (BODYCAM_HOME, default ./var).
 	$(BIN)/bodycam serve --host 127.0.0.1 --port 8000

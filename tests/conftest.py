@@ -36,7 +36,9 @@ def _worker(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session", params=ENGINES)
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A migrated empty database on each engine (one per xdist worker)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'bodycam.db'}"
@@ -66,15 +68,18 @@ def wipe(url: str) -> None:
 def settings(tmp_path: Path, db_url: str) -> Settings:
     """Settings of a fresh deployment on ``db_url`` with a local store under tmp_path."""
     wipe(db_url)
-    return Settings(home=tmp_path / "home", database_url=db_url,
-                    storage_url=f"file://{tmp_path / 'home' / 'blobs'}")  # fmt: skip
+    return Settings(
+        home=tmp_path / "home",
+        database_url=db_url,
+        storage_url=f"file://{tmp_path / 'home' / 'blobs'}",
+    )
 
 
 @pytest.fixture
 def ctx(settings: Settings) -> Iterator[Context]:
     """An opened context with the built-in category."""
     settings.resolved_home.mkdir(parents=True, exist_ok=True)
-    context = Context.from_settings(settings)
+    context = Context.from_settings(settings, create_key=True)
     with transaction(context.sessions) as s:
         ensure_category(s, UNCATEGORIZED)
     yield context
@@ -138,8 +143,16 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     def get(seed: int, seconds: float = 1.0, audio: bool = True) -> Path:
         path = folder / f"clip-{seed}-{seconds}-{int(audio)}.mp4"
         if not path.exists():
-            make_clip(path, seconds=seconds, width=160, height=96, fps=10, seed=seed, audio=audio,
-                      creation_time=CLIP_EPOCH + timedelta(hours=seed))  # fmt: skip
+            make_clip(
+                path,
+                seconds=seconds,
+                width=160,
+                height=96,
+                fps=10,
+                seed=seed,
+                audio=audio,
+                creation_time=CLIP_EPOCH + timedelta(hours=seed),
+            )
         return path
 
     return get

@@ -116,10 +116,10 @@ def test_sigkill_at_every_step_loses_nothing_acknowledged(ctx, dept, clips, tmp_
     # The restarted system: seal what the crashes left pending, then verify.
     seal(ctx.sessions, ctx.signer)
     auditor = dept.actor("auditor")
-    report = verify_all(ctx, auditor)
+    report = verify_all(ctx, auditor, repair_min_age_s=0)
     assert report.ok, report.problems
     strays = ctx.store.stray_temp_files()
     assert strays, "kills after the temp write should have left temp files"
-    repaired = verify_all(ctx, auditor, repair=True)
+    repaired = verify_all(ctx, auditor, repair=True, repair_min_age_s=0)
     assert repaired.ok and repaired.repaired
     assert ctx.store.stray_temp_files() == []

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bodycam.audit.service import AuditSigner
-from bodycam.audit.signing import load_or_create_signing_key
+from bodycam.audit.signing import load_or_create_signing_key, load_signing_key
 from bodycam.config import Settings
 from bodycam.db import make_engine, make_sessionmaker
 from bodycam.storage import BlobStore, open_store
@@ -29,11 +29,16 @@ class Context:
     signer: AuditSigner
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Context:
-        """Open the database, the blob store and the signing key named by ``settings``."""
+    def from_settings(cls, settings: Settings, *, create_key: bool = False) -> Context:
+        """Open the database, the blob store and the signing key named by ``settings``.
+
+        The key is created only when ``create_key`` is set (``bodycam init``): a key
+        made silently under a wrong BODYCAM_HOME would sign a second, unrelated log.
+        """
+        path = settings.resolved_signing_key_path
+        key = load_or_create_signing_key(path) if create_key else load_signing_key(path)
         engine = make_engine(settings.resolved_database_url)
         store = open_store(settings.resolved_storage_url)
-        key = load_or_create_signing_key(settings.resolved_signing_key_path)
         signer = AuditSigner(key, settings.audit_origin, settings.audit_origin)
         return cls(settings, engine, make_sessionmaker(engine), store, signer)
 

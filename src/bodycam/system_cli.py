@@ -12,8 +12,8 @@ import typer
 
 from bodycam.audit.service import seal
 from bodycam.auth import service as auth_service
-from bodycam.cli_support import err, fail, guarded, open_context
-from bodycam.config import Settings, get_settings
+from bodycam.cli_support import err, fail, guarded, load_settings, open_context, redact
+from bodycam.config import Settings
 from bodycam.db import transaction, upgrade
 from bodycam.evidence.models import UNCATEGORIZED
 from bodycam.evidence.service import ensure_category
@@ -26,7 +26,7 @@ def initialise(settings: Settings) -> None:
     """Create or upgrade the database and storage; create built-in rows and keys."""
     settings.resolved_home.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url)
-    with open_context(settings, seal_on_exit=False) as ctx:
+    with open_context(settings, seal_on_exit=False, create_key=True) as ctx:
         ensure = getattr(ctx.store, "ensure_bucket", None)
         if callable(ensure):
             ensure()
@@ -40,11 +40,11 @@ def init_command(
     ] = None,
 ) -> None:
     """Create or upgrade the database and storage, and the first administrator."""
-    settings = get_settings()
+    settings = load_settings()
     try:
         initialise(settings)
     except BlobStoreError as exc:
-        fail(f"Cannot prepare storage {settings.resolved_storage_url}: {exc}")
+        fail(f"Cannot prepare storage {redact(settings.resolved_storage_url)}: {exc}")
     with open_context(settings) as ctx:
         if admin:
             with ctx.sessions() as s:
@@ -72,8 +72,8 @@ def init_command(
                 guarded(create)
                 err.print(f"Created administrator {admin}.")
     print(
-        f"bodycam ready: database {settings.resolved_database_url}, "
-        f"storage {settings.resolved_storage_url}"
+        f"bodycam ready: database {redact(settings.resolved_database_url)}, "
+        f"storage {redact(settings.resolved_storage_url)}"
     )
 
 
@@ -87,7 +87,7 @@ def serve_command(
     from bodycam.web.app import create_app
 
     uvicorn.run(
-        create_app(get_settings()), host=host, port=port, proxy_headers=True, log_level="info"
+        create_app(load_settings()), host=host, port=port, proxy_headers=True, log_level="info"
     )
 
 

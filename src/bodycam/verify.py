@@ -42,10 +42,22 @@ class VerifyReport:
         return not self.problems
 
 
+REPAIR_MIN_AGE_S = 600.0
+
+
 def verify_all(
-    ctx: Context, actor: Actor, *, repair: bool = False, progress: Progress | None = None
+    ctx: Context,
+    actor: Actor,
+    *,
+    repair: bool = False,
+    progress: Progress | None = None,
+    repair_min_age_s: float = REPAIR_MIN_AGE_S,
 ) -> VerifyReport:
-    """Verify blobs and the audit log; with ``repair``, remove stray temp files."""
+    """Verify blobs and the audit log; with ``repair``, remove stray temp files.
+
+    Only temp files older than ``repair_min_age_s`` are removed, so a repair
+    never deletes the temp file of an upload still in progress.
+    """
     actor.require(Permission.AUDIT_VERIFY, "run verification")
     report = VerifyReport()
     with ctx.sessions() as s:
@@ -81,16 +93,22 @@ def verify_all(
             f"{len(orphans)} stored blob(s) belong to no recording (an ingest interrupted "
             "before it was acknowledged); they are kept and adopted if the file is ingested again."
         )
-    strays = ctx.store.stray_temp_files()
+    strays = ctx.store.stray_temp_files(repair_min_age_s)
+    fresh = len(ctx.store.stray_temp_files()) - len(strays)
     if strays:
         if repair:
-            n = ctx.store.clean_stray()
+            n = ctx.store.clean_stray(repair_min_age_s)
             report.repaired.append(f"Removed {n} temporary file(s) left by interrupted writes.")
         else:
             report.notes.append(
                 f"{len(strays)} temporary file(s) left by interrupted writes; "
                 "run `bodycam verify --repair` to remove them."
             )
+    if fresh:
+        report.notes.append(
+            f"{fresh} temporary file(s) younger than {repair_min_age_s / 60:g} minutes may "
+            "belong to writes in progress; they are left alone."
+        )
     if progress:
         progress("audit log", 0, 1)
     report.log = verify_log(ctx.sessions, ctx.signer.public_key, ctx.signer.key_name)

@@ -13,18 +13,35 @@ def break_audit(ctx) -> None:
     """Make every insert into audit_records fail, as a full disk or a revoked grant would."""
     with ctx.engine.begin() as c:
         if c.dialect.name == "sqlite":
-            c.execute(text("CREATE TRIGGER no_audit BEFORE INSERT ON audit_records "
-                           "BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END"))
+            c.execute(
+                text(
+                    "CREATE TRIGGER no_audit BEFORE INSERT ON audit_records "
+                    "BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END"
+                )
+            )
         else:
-            c.execute(text("CREATE OR REPLACE FUNCTION no_audit() RETURNS trigger AS $$ BEGIN "
-                           "RAISE EXCEPTION 'audit log unavailable'; END $$ LANGUAGE plpgsql"))
-            c.execute(text("CREATE TRIGGER no_audit BEFORE INSERT ON audit_records "
-                           "FOR EACH ROW EXECUTE FUNCTION no_audit()"))
+            c.execute(
+                text(
+                    "CREATE OR REPLACE FUNCTION no_audit() RETURNS trigger AS $$ BEGIN "
+                    "RAISE EXCEPTION 'audit log unavailable'; END $$ LANGUAGE plpgsql"
+                )
+            )
+            c.execute(
+                text(
+                    "CREATE TRIGGER no_audit BEFORE INSERT ON audit_records "
+                    "FOR EACH ROW EXECUTE FUNCTION no_audit()"
+                )
+            )
 
 
 def repair_audit(ctx) -> None:
     with ctx.engine.begin() as c:
-        c.execute(text("DROP TRIGGER no_audit" + ("" if c.dialect.name == "sqlite" else " ON audit_records")))
+        c.execute(
+            text(
+                "DROP TRIGGER no_audit"
+                + ("" if c.dialect.name == "sqlite" else " ON audit_records")
+            )
+        )
 
 
 def test_actions_are_refused_when_the_audit_log_cannot_be_written(ctx, dept, vault, clips):
@@ -43,8 +60,9 @@ def test_actions_are_refused_when_the_audit_log_cannot_be_written(ctx, dept, vau
         repair_audit(ctx)
     v = ev.view(vault, dept.actor("clerk"), rid)
     assert v.recording.title != "changed" and v.edits == []
-    from bodycam.evidence.models import Recording
     from sqlalchemy import func, select
+
+    from bodycam.evidence.models import Recording
 
     with ctx.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Recording)) == 1

@@ -305,6 +305,16 @@ def _load_private(path: Path) -> Ed25519PrivateKey:
     return key
 
 
+def load_signing_key(path: Path) -> Ed25519PrivateKey:
+    """Load an existing signing key; a missing file is an error naming the path."""
+    if not path.exists():
+        raise ValueError(
+            f"The audit signing key {path} does not exist; run `bodycam init` to create it, "
+            "or check BODYCAM_HOME (a new key cannot verify checkpoints signed by the old one)."
+        )
+    return _load_private(path)
+
+
 def _fsync_dir(directory: Path) -> None:
     with contextlib.suppress(OSError):  # some platforms cannot open directories
         fd = os.open(directory, os.O_RDONLY)

@@ -56,7 +56,11 @@ def _entries(session: Session, object_type: str, object_id: str) -> list[TrailEn
     sizes = [c[0] for c in cps]
     rows = session.scalars(
         select(AuditRecord)
-        .where(AuditRecord.object_type == object_type, AuditRecord.object_id == object_id)
+        .where(
+            # Refused attempts on the object are recorded as requests naming it.
+            AuditRecord.object_type.in_([object_type, "request"]),
+            AuditRecord.object_id == object_id,
+        )
         .order_by(AuditRecord.at, AuditRecord.id)
     )
     entries = []
@@ -96,8 +100,9 @@ def recording_trail(
     perm = Permission.AUDIT_EXPORT if export_format else Permission.AUDIT_VIEW
     try:
         actor.require(perm, "export audit trails" if export_format else "read audit trails")
-    except PermissionDenied:
+    except PermissionDenied as exc:
         record_denial(factory, actor, f"audit trail of {recording_id}", recording_id)
+        exc.audited = True
         raise
     with transaction(factory) as s:
         entries = _entries(s, "recording", recording_id)

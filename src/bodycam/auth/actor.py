@@ -8,7 +8,17 @@ from bodycam.auth.permissions import Permission, Role, permissions_for
 
 
 class PermissionDenied(Exception):
-    """The actor lacks the right; the message is a sentence for the user."""
+    """The actor lacks the right; the message is a sentence for the user.
+
+    ``audited`` is set once the refusal has its audit record; the CLI and the web
+    app record any refusal that reaches them unaudited, so every denial is logged.
+    """
+
+    def __init__(self, message: str, actor: Actor | None = None, object_id: str = "") -> None:
+        super().__init__(message)
+        self.actor = actor
+        self.object_id = object_id
+        self.audited = False
 
 
 @dataclass(frozen=True)
@@ -50,7 +60,8 @@ class Actor:
             doing = what or f"use {permission.value}"
             raise PermissionDenied(
                 f"User {self.username} ({self.role.value}) may not {doing}: "
-                f"the role lacks the permission {permission.value}."
+                f"the role lacks the permission {permission.value}.",
+                self,
             )
 
 

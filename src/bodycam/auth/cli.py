@@ -103,6 +103,40 @@ def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
         out.print(table)
 
 
+def _update(name: str, **changes: object) -> None:
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+
+        def run() -> None:
+            with transaction(ctx.sessions) as s:
+                service.update_user(s, actor, name, **changes)  # type: ignore[arg-type]
+
+        guarded(run)
+        err.print(f"Updated {name}: {', '.join(f'{k}={v}' for k, v in changes.items())}.")
+
+
+@users_app.command("disable")
+def users_disable(name: str) -> None:
+    """Disable a user; their sessions and API tokens are revoked at once."""
+    _update(name, active=False)
+
+
+@users_app.command("enable")
+def users_enable(name: str) -> None:
+    """Enable a disabled user again (old sessions and tokens stay revoked)."""
+    _update(name, active=True)
+
+
+@users_app.command("set-role")
+def users_set_role(
+    name: str,
+    role: str,
+    squad: Annotated[str | None, typer.Option(help="Also move to this squad.")] = None,
+) -> None:
+    """Change a user's role (and optionally squad)."""
+    _update(name, role=role, **({"squad": squad} if squad is not None else {}))
+
+
 @users_app.command("passwd")
 def users_passwd(name: str) -> None:
     """Set a user's password (from BODYCAM_NEW_PASSWORD or a prompt)."""

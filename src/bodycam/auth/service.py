@@ -19,6 +19,7 @@ from bodycam.auth.permissions import Permission, Role
 from bodycam.ids import utcnow
 
 TOKEN_PREFIX = "bcm_"
+_DUMMY_HASH = hash_password("not-a-real-password-for-timing")
 
 
 class AuthError(Exception):
@@ -130,6 +131,60 @@ def set_password(session: Session, actor: Actor, username: str, password: str) -
     record(session, actor, AuditAction.USER_UPDATE, "user", user.id, {"changed": "password"})
 
 
+def update_user(
+    session: Session,
+    actor: Actor,
+    username: str,
+    *,
+    active: bool | None = None,
+    role: str | None = None,
+    squad: str | None = None,
+) -> User:
+    """Disable or enable a user, or change their role or squad (administrators).
+
+    Disabling revokes the user's web sessions and API tokens at once.
+    """
+    actor.require(Permission.USER_MANAGE, "change users")
+    user = get_user(session, username)
+    if user is None:
+        raise AuthError(f"There is no user named {username}.")
+    changes: dict[str, object] = {}
+    if role is not None:
+        try:
+            new_role = Role(role).value
+        except ValueError:
+            roles = ", ".join(r.value for r in Role)
+            raise AuthError(f"Unknown role {role!r}; choose one of: {roles}.") from None
+        if new_role != user.role:
+            changes["role"] = {"old": user.role, "new": new_role}
+            user.role = new_role
+    if squad is not None:
+        squad_id = get_or_create_squad(session, squad).id if squad else None
+        if squad_id != user.squad_id:
+            changes["squad"] = squad or None
+            user.squad_id = squad_id
+    if active is not None and active != user.active:
+        if not active and user.id == actor.user_id:
+            raise AuthError("You cannot disable your own account.")
+        user.active = active
+        changes["active"] = active
+        if not active:
+            now = utcnow()
+            for tok in session.scalars(
+                select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            ):
+                tok.revoked_at = now
+            for ws in session.scalars(
+                select(WebSession).where(
+                    WebSession.user_id == user.id, WebSession.revoked_at.is_(None)
+                )
+            ):
+                ws.revoked_at = now
+    if changes:
+        record(session, actor, AuditAction.USER_UPDATE, "user", user.id, changes)
+    return user
+
+
 def authenticate_password(
     session: Session, username: str, password: str, via: str, ip: str = ""
 ) -> User | None:
@@ -139,6 +194,8 @@ def authenticate_password(
     the failure's audit record.
     """
     user = get_user(session, username)
+    if user is None:
+        check_password(_DUMMY_HASH, password)  # same work as a real check: no timing oracle
     if user is None or not user.active or not check_password(user.password_hash, password):
         reason = (
             "unknown user" if user is None else "disabled" if not user.active else "bad password"

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from bodycam.evidence import service
-from bodycam.evidence.models import Recording
+from bodycam.evidence.models import Category, Recording
 from bodycam.evidence.service import EvidenceError, SearchQuery
 from bodycam.storage import BlobIntegrityError
 from bodycam.web.deps import ApiActor, CtxDep, vault
@@ -76,6 +76,7 @@ class EditIn(BaseModel):
     category: str | None = None
     tags: list[str] | None = None
     cases: list[str] | None = None
+    camera_serial: str | None = Field(default=None, max_length=64)
 
 
 def to_out(r: Recording, category: str | None) -> RecordingOut:
@@ -130,6 +131,8 @@ async def upload_recording(
     if expected is not None and not _HEX64.match(expected):
         raise HTTPException(422, "X-Content-SHA256 must be 64 hexadecimal characters.")
     safe_name = Path(filename).name or "upload.mp4"
+    # Refuse before reading the body, so an unauthorized caller cannot fill the spool.
+    await run_in_threadpool(service.authorize_ingest, vault(ctx), actor, officer)
     fd, tmp_name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=_spool_dir(ctx))
     tmp = Path(tmp_name)
     try:
@@ -212,9 +215,12 @@ def edit_recording(recording_id: str, body: EditIn, ctx: CtxDep, actor: ApiActor
     changes = body.model_dump(exclude_none=True)
     if not changes:
         raise EvidenceError("Nothing to change.")
-    service.edit(vault(ctx), actor, recording_id, changes)
-    v = service.view(vault(ctx), actor, recording_id)
-    return to_out(v.recording, v.category.name)
+    rec = service.edit(vault(ctx), actor, recording_id, changes)
+    # Answer from the edited row: a second view would be audited as a view, and would
+    # answer 404 for a change that committed when it moved the recording out of sight.
+    with ctx.sessions() as s:
+        cat = s.get(Category, rec.category_id)
+    return to_out(rec, cat.name if cat else None)
 
 
 def stream_response(

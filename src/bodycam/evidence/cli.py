@@ -15,6 +15,7 @@ from bodycam.auth.actor import PermissionDenied
 from bodycam.cli_support import (
     EXIT_DENIED,
     EXIT_ERROR,
+    audit_denial,
     current_actor,
     err,
     fail,
@@ -77,6 +78,7 @@ def ingest_command(
                         cases=case or (),
                     )
                 except PermissionDenied as exc:
+                    audit_denial(exc)
                     err.print(str(exc), markup=False, soft_wrap=True)
                     denied = True
                     break
@@ -228,6 +230,7 @@ def recordings_edit(
     category: Annotated[str | None, typer.Option()] = None,
     tag: Annotated[list[str] | None, typer.Option(help="Replace tags (repeatable).")] = None,
     case: Annotated[list[str] | None, typer.Option(help="Replace case numbers.")] = None,
+    camera: Annotated[str | None, typer.Option(help="Correct the camera serial.")] = None,
 ) -> None:
     """Edit metadata; every change is kept as history and audited."""
     changes: dict[str, Any] = {
@@ -238,11 +241,12 @@ def recordings_edit(
             "category": category,
             "tags": tag,
             "cases": case,
+            "camera_serial": camera,
         }.items()
         if v is not None
     }
     if not changes:
-        fail("Nothing to change: give --title, --notes, --category, --tag or --case.")
+        fail("Nothing to change: give --title, --notes, --category, --tag, --case or --camera.")
     with open_context() as ctx:
         actor = current_actor(ctx)
         guarded(lambda: service.edit(vault_of(ctx), actor, recording_id, changes))

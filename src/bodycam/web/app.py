@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,7 +18,7 @@ from starlette.exceptions import HTTPException
 
 from bodycam import __version__
 from bodycam.audit import api as audit_api
-from bodycam.audit.service import seal
+from bodycam.audit.service import record_denial, seal
 from bodycam.auth import api as auth_api
 from bodycam.auth.actor import PermissionDenied
 from bodycam.config import Settings
@@ -26,7 +27,7 @@ from bodycam.evidence import api as evidence_api
 from bodycam.evidence.service import EvidenceError, NotFound
 from bodycam.storage import BlobStoreError
 from bodycam.web import pages
-from bodycam.web.deps import LoginRequired
+from bodycam.web.deps import LoginRequired, resolve_actor
 
 log = logging.getLogger("bodycam.web")
 SEAL_INTERVAL_S = 2.0
@@ -39,7 +40,13 @@ def _wants_json(request: Request) -> bool:
 def _error(request: Request, status: int, heading: str, message: str) -> Response:
     if _wants_json(request):
         return JSONResponse({"detail": message}, status_code=status)
-    actor = None
+    try:  # show the signed-in user's navigation (and sign-out) on error pages too
+        found = resolve_actor(request, request.app.state.ctx)
+    except Exception:  # an error page must render even when the database is down
+        found = None
+    if found is not None:
+        request.state.csrf = found[1]
+    actor = found[0] if found else None
     return pages.render(request, "error.html", actor, status, heading=heading, message=message)
 
 
@@ -87,10 +94,16 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(back, safe='/')}", status_code=303)
 
     @app.exception_handler(PermissionDenied)
     async def _denied(request: Request, exc: PermissionDenied) -> Response:
+        if not exc.audited and exc.actor is not None:  # every refusal leaves a record
+            await run_in_threadpool(
+                record_denial, context.sessions, exc.actor, str(exc), exc.object_id
+            )
+            exc.audited = True
         return _error(request, 403, "Not allowed", str(exc))
 
     @app.exception_handler(NotFound)

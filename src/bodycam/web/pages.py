@@ -21,7 +21,8 @@ from bodycam.auth.actor import Actor
 from bodycam.auth.permissions import Permission
 from bodycam.db import transaction
 from bodycam.evidence import service
-from bodycam.evidence.service import EvidenceError, SearchQuery
+from bodycam.evidence.access import has_any_view
+from bodycam.evidence.service import EvidenceError, NotFound, SearchQuery
 from bodycam.web.deps import SESSION_COOKIE, CtxDep, PageActor, client_ip, vault
 
 router = APIRouter(include_in_schema=False)
@@ -68,7 +69,7 @@ def _check_csrf(request: Request, token: str) -> bool:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/recordings") -> HTMLResponse:
+def login_form(request: Request, next: str = "/") -> HTMLResponse:
     """The sign-in page."""
     token = _login_serializer(request).dumps("login")
     return render(request, "login.html", None, login_token=token, next=next, error=None)
@@ -81,7 +82,7 @@ def login(
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
     login_token: Annotated[str, Form()],
-    next: Annotated[str, Form()] = "/recordings",
+    next: Annotated[str, Form()] = "/",
 ) -> Response:
     """Check the password, start a new session (new id) and go on."""
     try:
@@ -110,7 +111,7 @@ def login(
             next=next,
             error="The user name or password is wrong.",
         )
-    target = next if next.startswith("/") and not next.startswith("//") else "/recordings"
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
     resp = RedirectResponse(target, status_code=303)
     resp.set_cookie(
         SESSION_COOKIE,
@@ -137,10 +138,14 @@ def logout(
     return resp
 
 
-@router.get("/")
-def home(actor: PageActor) -> Response:
-    """Land on the recordings list."""
-    return RedirectResponse("/recordings", status_code=303)
+@router.get("/", response_model=None)
+def home(request: Request, actor: PageActor) -> Response:
+    """Each role's landing page: footage roles go to recordings, others see what they may do."""
+    if has_any_view(actor):
+        return RedirectResponse("/recordings", status_code=303)
+    return render(
+        request, "home.html", actor, permissions=sorted(p.value for p in actor.permissions)
+    )
 
 
 def _when(value: str | None, tz: str, *, whole_day: bool = False) -> datetime | None:
@@ -242,6 +247,8 @@ def recording_edit(
     }
     try:
         service.edit(vault(ctx), actor, recording_id, changes)
+    except NotFound:
+        raise  # refused (and audited once) by the service: no second look at the recording
     except EvidenceError as exc:
         v = service.view(vault(ctx), actor, recording_id)
         with ctx.sessions() as s:
