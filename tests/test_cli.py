@@ -183,3 +183,15 @@ def test_invalid_settings_are_one_sentence(home, tmp_path):
     p = sp.run([*BODYCAM, "init"], capture_output=True, text=True, env=env)
     assert p.returncode == 1 and "Traceback" not in p.stderr
     assert "BODYCAM_SECRET_KEY" in p.stderr
+
+
+def test_verify_repair_leaves_young_temp_files_alone(home, settings):
+    stray = settings.resolved_home / "blobs" / "tmp" / "put-crashed.part"
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(b"half a video")
+    p = home("verify", user="aud")
+    assert "may belong to writes in progress" in p.stderr
+    home("verify", "--repair", user="aud")
+    assert stray.exists()  # an upload in progress is never removed
+    p = home("verify", "--repair", "--repair-min-age", "0", user="aud")
+    assert "Removed 1 temporary file" in p.stderr and not stray.exists()

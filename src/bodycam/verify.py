@@ -112,6 +112,8 @@ def verify_all(
     if progress:
         progress("audit log", 0, 1)
     report.log = verify_log(ctx.sessions, ctx.signer.public_key, ctx.signer.key_name)
+    if progress:
+        progress("audit log", 1, 1)
     report.problems.extend(report.log.problems)
     if report.log.pending:
         report.notes.append(f"{report.log.pending} audit record(s) await sealing.")

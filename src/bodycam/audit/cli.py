@@ -16,7 +16,7 @@ from bodycam.audit.trail import recording_trail
 from bodycam.cli_support import current_actor, err, fail, guarded, open_context, out, vault_of
 from bodycam.evidence.models import Recording
 from bodycam.ids import rfc3339, utcnow
-from bodycam.verify import verify_all
+from bodycam.verify import REPAIR_MIN_AGE_S, verify_all
 
 audit_app = typer.Typer(help="The audit log: trails, proofs, exports, keys.", no_args_is_help=True)
 
@@ -25,6 +25,14 @@ def verify_command(
     repair: Annotated[
         bool, typer.Option(help="Remove temp files left by interrupted writes.")
     ] = False,
+    repair_min_age: Annotated[
+        float,
+        typer.Option(
+            help="Seconds a temp file must be old before --repair removes it "
+            "(younger ones may be uploads in progress).",
+            min=0,
+        ),
+    ] = REPAIR_MIN_AGE_S,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Re-hash every blob and recompute the audit log; exit 1 naming each problem."""
@@ -42,7 +50,11 @@ def verify_command(
             def progress(stage: str, done: int, total: int) -> None:
                 bar.update(task, description=stage, completed=done, total=total)
 
-            report = guarded(lambda: verify_all(ctx, actor, repair=repair, progress=progress))
+            report = guarded(
+                lambda: verify_all(
+                    ctx, actor, repair=repair, progress=progress, repair_min_age_s=repair_min_age
+                )
+            )
     log = report.log
     assert log is not None
     if as_json:
@@ -62,9 +74,9 @@ def verify_command(
         )
     else:
         for line in report.repaired:
-            err.print(f"repaired: {line}", markup=False)
+            err.print(f"repaired: {line}", markup=False, soft_wrap=True)
         for line in report.notes:
-            err.print(f"note: {line}", markup=False)
+            err.print(f"note: {line}", markup=False, soft_wrap=True)
         for line in report.problems:
             err.print(f"PROBLEM: {line}", markup=False, soft_wrap=True)
         verdict = "OK" if report.ok else f"FAILED ({len(report.problems)} problems)"
