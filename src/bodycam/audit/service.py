@@ -245,9 +245,21 @@ _DETAILS_CACHE_SIZE = 65536
 _Leaf = tuple[Any, Any, bytes, Any]
 
 
+# The leaf of bytes no canonical record can have (those start with "{"): never equal to
+# a stored leaf, so the record is reported as changed.
+_UNHASHABLE = leaf_hash(b"\xffnot a canonical record")
+
+
 def _leaf_of(values: Any) -> bytes:
-    """The reference leaf hash of a record from its columns as SQLAlchemy returns them."""
-    return leaf_hash(canonical_bytes(record_dict(*values[:12])))
+    """The reference leaf hash of a record from its columns as SQLAlchemy returns them.
+
+    A value the application never writes (a float, a non-string key, a time that is not
+    a time) cannot have been sealed: the record is reported as changed, not a crash.
+    """
+    try:
+        return leaf_hash(canonical_bytes(record_dict(*values[:12])))
+    except (TypeError, ValueError, AttributeError):
+        return _UNHASHABLE
 
 
 def _iter_sealed(session: Session) -> Iterator[_Leaf]:
