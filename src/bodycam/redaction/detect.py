@@ -157,14 +157,19 @@ def _sha256(path: Path) -> str:
 def _dynamic_model(data: bytes) -> bytes:
     """The model with free batch and picture sizes (the file declares a fixed 32x32 input).
 
-    Only the declared shapes of the picture input and of the four outputs change; the
-    weights and the graph are untouched.
+    Only the declared inputs and the shapes of the input and outputs change; the weights
+    and the operators are untouched.
     """
     import onnx
 
     model = onnx.load_from_string(data)
     initializers = {t.name for t in model.graph.initializer}
-    inputs = [v for v in model.graph.input if v.name not in initializers]
+    # The exporter listed every weight as a graph input too, which stops ONNX Runtime from
+    # folding batch norms into convolutions; list only the picture.
+    for i in reversed(range(len(model.graph.input))):
+        if model.graph.input[i].name in initializers:
+            del model.graph.input[i]
+    inputs = list(model.graph.input)
     input_names = {v.name for v in inputs}
     for value in (*inputs, *model.graph.output):
         dims = value.type.tensor_type.shape.dim
@@ -214,6 +219,8 @@ class CenterFace:
         self.nms_iou = nms_iou
         options = ort.SessionOptions()
         options.log_severity_level = 3  # the file lists batch-norm counters as inputs
+        # Busy-waiting worker threads would steal the cores the decoder and encoder need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             options.intra_op_num_threads = threads
         available = ort.get_available_providers()
@@ -232,9 +239,9 @@ class CenterFace:
         """Faces in `frame_rgb`, boxes in its pixels, best score first."""
         height, width = frame_rgb.shape[:2]
         w, h = fit_within(width, height, *self.input_size)
-        small = frame_rgb
+        small: npt.NDArray[np.uint8] = frame_rgb
         if (w, h) != (width, height):
-            small = cv2.resize(frame_rgb, (w, h), interpolation=cv2.INTER_AREA)
+            small = np.asarray(cv2.resize(frame_rgb, (w, h), interpolation=cv2.INTER_AREA))
         pad_w, pad_h = 32 * math.ceil(w / 32), 32 * math.ceil(h / 32)
         blob = np.zeros((1, 3, pad_h, pad_w), dtype=np.float32)
         blob[0, :, :h, :w] = small.transpose(2, 0, 1)
