@@ -188,6 +188,7 @@ def build_demo(home: Path, *, officers: int = 40, clips: int = 300, seed: int = 
         )
     finally:
         ctx.close()
+    _redaction_example(home)
     _print_logins(home)
 
 
@@ -310,6 +311,44 @@ def _activity(ctx: Context) -> None:
         _, _, chunks = ev.open_stream(vault, clerk_a, first.id, None, download=True)
         for _ in chunks:
             pass
+
+
+def _redaction_example(home: Path) -> None:
+    """A clip with two moving faces and its automatic redaction, side by side on disk."""
+    folder = home / "redaction"
+    before, after = folder / "faces.mp4", folder / "faces-redacted.mp4"
+    if after.exists():
+        return
+    try:  # the face image ships in scikit-image, a development dependency
+        from bodycam.redaction.faceclip import FaceClip, Walker
+    except ImportError as exc:
+        console.print(f"demo: skipping the redaction example ({exc})")
+        return
+    from bodycam.redaction.engine import RedactionError, redact_video
+
+    folder.mkdir(parents=True, exist_ok=True)
+    clip = FaceClip(
+        width=640,
+        height=360,
+        fps=15,
+        seconds=4.0,
+        walkers=[
+            Walker(start=(0.15, 0.3), velocity=(0.015, 0.0), height=0.45),
+            Walker(start=(0.75, 0.55), velocity=(-0.01, 0.01), height=0.35, mirror=True),
+        ],
+        shake=2.0,
+        occluder=True,
+    )
+    try:
+        clip.write(before)
+        report = redact_video(before, after)
+    except (RedactionError, ImportError, OSError) as exc:
+        console.print(f"demo: the redaction example failed: {exc}")
+        return
+    console.print(
+        f"demo: redaction example {after} ({report.frames} frames, "
+        f"{len(report.tracks)} face tracks, audio {report.audio}); original {before}"
+    )
 
 
 def _print_logins(home: Path) -> None:
