@@ -19,7 +19,7 @@ from bodycam.auth.actor import Actor, PermissionDenied
 from bodycam.auth.service import AuthError, actor_for, get_user
 from bodycam.config import Settings, get_settings
 from bodycam.context import Context
-from bodycam.evidence.service import EvidenceError, Vault
+from bodycam.evidence.service import EvidenceError
 from bodycam.storage import BlobStoreError
 
 err = Console(stderr=True)
@@ -116,9 +116,3 @@ def guarded(fn: Callable[[], T]) -> T:
         fail(str(exc))
     except LookupError as exc:
         fail(str(exc.args[0]) if exc.args else str(exc))
-
-
-def vault_of(ctx: Context) -> Vault:
-    """The evidence collaborators of a context."""
-    s = ctx.settings
-    return Vault(ctx.sessions, ctx.store, s.officer_sees_own, s.ingest_decode == "all")

@@ -247,9 +247,7 @@ def _populate(ctx: Context, home: Path, officers: int, clips: int, seed: int) ->
         return
     clip_dir = home / "clips"
     clip_dir.mkdir(parents=True, exist_ok=True)
-    vault = Vault(
-        ctx.sessions, ctx.store, ctx.settings.officer_sees_own, ctx.settings.ingest_decode == "all"
-    )
+    vault = Vault.from_context(ctx)
     with ctx.sessions() as s:
         by_badge = {u.badge: u for u in s.scalars(select(User).where(User.badge.is_not(None)))}
     jobs = [(sp, clip_dir / f"clip-{sp.index:04d}.mp4") for sp in specs]
@@ -283,9 +281,7 @@ def _populate(ctx: Context, home: Path, officers: int, clips: int, seed: int) ->
 
 def _activity(ctx: Context) -> None:
     """A little realistic access so trails and the audit log have content."""
-    vault = Vault(
-        ctx.sessions, ctx.store, ctx.settings.officer_sees_own, ctx.settings.ingest_decode == "all"
-    )
+    vault = Vault.from_context(ctx)
     sgt, clerk = _user(ctx, "sgt-north-a"), _user(ctx, "clerk")
     if sgt is None or clerk is None:
         return

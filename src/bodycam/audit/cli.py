@@ -13,7 +13,7 @@ from bodycam.audit.export import trail_csv, trail_pdf, write_export
 from bodycam.audit.service import proof_document, public_key_b64, seal
 from bodycam.audit.signing import public_key_pem
 from bodycam.audit.trail import recording_trail
-from bodycam.cli_support import current_actor, err, fail, guarded, open_context, out, vault_of
+from bodycam.cli_support import current_actor, err, fail, guarded, open_context, out
 from bodycam.evidence.models import Recording
 from bodycam.ids import rfc3339, utcnow
 from bodycam.verify import REPAIR_MIN_AGE_S, verify_all
@@ -186,4 +186,4 @@ def audit_public_key() -> None:
         err.print(f"key name: {ctx.signer.key_name}")
 
 
-__all__ = ["audit_app", "vault_of", "verify_command"]
+__all__ = ["audit_app", "verify_command"]

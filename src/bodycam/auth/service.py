@@ -44,6 +44,14 @@ def actor_for(user: User, via: str, ip: str = "") -> Actor:
     )
 
 
+def _parse_role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        roles = ", ".join(r.value for r in Role)
+        raise AuthError(f"Unknown role {role!r}; choose one of: {roles}.") from None
+
+
 def get_user(session: Session, username: str) -> User | None:
     """The user named ``username``."""
     return session.scalars(select(User).where(User.username == username)).first()
@@ -74,11 +82,7 @@ def create_user(
     """Create a user; ``actor`` None only while bootstrapping the first administrator."""
     if actor is not None:
         actor.require(Permission.USER_MANAGE, "create users")
-    try:
-        role_v = Role(role)
-    except ValueError:
-        roles = ", ".join(r.value for r in Role)
-        raise AuthError(f"Unknown role {role!r}; choose one of: {roles}.") from None
+    role_v = _parse_role(role)
     if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
         raise AuthError(
             f"The user name {username!r} must be letters, digits, dots, dashes or underscores."
@@ -150,11 +154,7 @@ def update_user(
         raise AuthError(f"There is no user named {username}.")
     changes: dict[str, object] = {}
     if role is not None:
-        try:
-            new_role = Role(role).value
-        except ValueError:
-            roles = ", ".join(r.value for r in Role)
-            raise AuthError(f"Unknown role {role!r}; choose one of: {roles}.") from None
+        new_role = _parse_role(role).value
         if new_role != user.role:
             changes["role"] = {"old": user.role, "new": new_role}
             user.role = new_role

@@ -18,9 +18,9 @@ from starlette.concurrency import run_in_threadpool
 
 from bodycam.evidence import service
 from bodycam.evidence.models import Category, Recording
-from bodycam.evidence.service import EvidenceError, SearchQuery
+from bodycam.evidence.service import EvidenceError, SearchQuery, Vault
 from bodycam.storage import BlobIntegrityError
-from bodycam.web.deps import ApiActor, CtxDep, vault
+from bodycam.web.deps import ApiActor, CtxDep
 
 router = APIRouter(prefix="/api/v1/recordings", tags=["recordings"])
 
@@ -132,7 +132,7 @@ async def upload_recording(
         raise HTTPException(422, "X-Content-SHA256 must be 64 hexadecimal characters.")
     safe_name = Path(filename).name or "upload.mp4"
     # Refuse before reading the body, so an unauthorized caller cannot fill the spool.
-    await run_in_threadpool(service.authorize_ingest, vault(ctx), actor, officer)
+    await run_in_threadpool(service.authorize_ingest, Vault.from_context(ctx), actor, officer)
     fd, tmp_name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=_spool_dir(ctx))
     tmp = Path(tmp_name)
     try:
@@ -159,7 +159,7 @@ async def upload_recording(
         try:
             res = await run_in_threadpool(
                 service.ingest_file,
-                vault(ctx),
+                Vault.from_context(ctx),
                 actor,
                 tmp,
                 officer_badge=officer,
@@ -194,7 +194,7 @@ def list_recordings(
 ) -> PageOut:
     """Search the recordings the caller may see (audited)."""
     res = service.search(
-        vault(ctx),
+        Vault.from_context(ctx),
         actor,
         SearchQuery(officer, start_from, start_to, category, tag, q, camera, page, per_page),
     )
@@ -205,7 +205,7 @@ def list_recordings(
 @router.get("/{recording_id}", response_model=RecordingOut)
 def get_recording(recording_id: str, ctx: CtxDep, actor: ApiActor) -> RecordingOut:
     """One recording's metadata (audited as a view)."""
-    v = service.view(vault(ctx), actor, recording_id)
+    v = service.view(Vault.from_context(ctx), actor, recording_id)
     return to_out(v.recording, v.category.name)
 
 
@@ -215,7 +215,7 @@ def edit_recording(recording_id: str, body: EditIn, ctx: CtxDep, actor: ApiActor
     changes = body.model_dump(exclude_none=True)
     if not changes:
         raise EvidenceError("Nothing to change.")
-    rec = service.edit(vault(ctx), actor, recording_id, changes)
+    rec = service.edit(Vault.from_context(ctx), actor, recording_id, changes)
     # Answer from the edited row: a second view would be audited as a view, and would
     # answer 404 for a change that committed when it moved the recording out of sight.
     with ctx.sessions() as s:
@@ -228,7 +228,7 @@ def stream_response(
 ) -> StreamingResponse:
     """A (ranged) streaming response of a recording's original bytes, audited first."""
     rec, rng, chunks = service.open_stream(
-        vault(ctx), actor, recording_id, range_header, download=download
+        Vault.from_context(ctx), actor, recording_id, range_header, download=download
     )
     headers = {
         "Accept-Ranges": "bytes",

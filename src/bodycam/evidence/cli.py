@@ -22,10 +22,9 @@ from bodycam.cli_support import (
     guarded,
     open_context,
     out,
-    vault_of,
 )
 from bodycam.evidence import service
-from bodycam.evidence.service import EvidenceError, SearchQuery
+from bodycam.evidence.service import EvidenceError, SearchQuery, Vault
 from bodycam.ids import rfc3339
 from bodycam.storage import BlobStoreError
 
@@ -52,7 +51,7 @@ def ingest_command(
     denied = False
     with open_context() as ctx:
         actor = current_actor(ctx)
-        vault = vault_of(ctx)
+        vault = Vault.from_context(ctx)
         progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -172,7 +171,7 @@ def recordings_list(
     )
     with open_context() as ctx:
         actor = current_actor(ctx)
-        res = guarded(lambda: service.search(vault_of(ctx), actor, q))
+        res = guarded(lambda: service.search(Vault.from_context(ctx), actor, q))
         rows = [
             recording_summary(r, res.officers.get(r.officer_id), res.categories.get(r.category_id))
             for r in res.items
@@ -201,7 +200,7 @@ def recordings_show(recording_id: str) -> None:
     """Show one recording's metadata and edit history (audited as a view)."""
     with open_context() as ctx:
         actor = current_actor(ctx)
-        v = guarded(lambda: service.view(vault_of(ctx), actor, recording_id))
+        v = guarded(lambda: service.view(Vault.from_context(ctx), actor, recording_id))
         r = v.recording
         data = recording_summary(r, v.officer, v.category) | {
             "container": r.container,
@@ -249,7 +248,7 @@ def recordings_edit(
         fail("Nothing to change: give --title, --notes, --category, --tag, --case or --camera.")
     with open_context() as ctx:
         actor = current_actor(ctx)
-        guarded(lambda: service.edit(vault_of(ctx), actor, recording_id, changes))
+        guarded(lambda: service.edit(Vault.from_context(ctx), actor, recording_id, changes))
         err.print(f"Updated {', '.join(changes)} of {recording_id}.")
 
 
@@ -263,7 +262,9 @@ def recordings_download(recording_id: str, dest: Path) -> None:
     with open_context() as ctx:
         actor = current_actor(ctx)
         rec, _, chunks = guarded(
-            lambda: service.open_stream(vault_of(ctx), actor, recording_id, None, download=True)
+            lambda: service.open_stream(
+                Vault.from_context(ctx), actor, recording_id, None, download=True
+            )
         )
         h = hashlib.sha256()
         tmp = dest.with_name(dest.name + ".part")
@@ -292,7 +293,9 @@ def categories_add(
     with open_context() as ctx:
         actor = current_actor(ctx)
         guarded(
-            lambda: service.create_category(vault_of(ctx), actor, name, access_class, description)
+            lambda: service.create_category(
+                Vault.from_context(ctx), actor, name, access_class, description
+            )
         )
         err.print(f"Category {name} ({access_class}).")
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -39,6 +39,9 @@ from bodycam.evidence.probe import ProbeError, ProbeResult, probe
 from bodycam.ids import as_utc
 from bodycam.storage import BlobInfo, BlobStore
 
+if TYPE_CHECKING:
+    from bodycam.context import Context
+
 
 class EvidenceError(Exception):
     """Bad input for an evidence action; the message is a sentence naming the problem."""
@@ -56,6 +59,12 @@ class Vault:
     store: BlobStore
     officer_sees_own: bool = True
     full_decode: bool = False  # ingest decodes every frame, not only keyframes
+
+    @classmethod
+    def from_context(cls, ctx: Context) -> Vault:
+        """The evidence collaborators of a deployment, with its policy settings."""
+        s = ctx.settings
+        return cls(ctx.sessions, ctx.store, s.officer_sees_own, s.ingest_decode == "all")
 
 
 @dataclass(frozen=True)

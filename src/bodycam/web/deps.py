@@ -12,7 +12,6 @@ from bodycam.auth.actor import Actor
 from bodycam.auth.service import actor_for, resume_session, user_for_token
 from bodycam.context import Context
 from bodycam.db import transaction
-from bodycam.evidence.service import Vault
 
 SESSION_COOKIE = "bodycam_session"
 
@@ -83,9 +82,3 @@ def page_actor(request: Request, ctx: CtxDep) -> Actor:
 
 ApiActor = Annotated[Actor, Depends(api_actor)]
 PageActor = Annotated[Actor, Depends(page_actor)]
-
-
-def vault(ctx: Context) -> Vault:
-    """Evidence collaborators of the context."""
-    s = ctx.settings
-    return Vault(ctx.sessions, ctx.store, s.officer_sees_own, s.ingest_decode == "all")

@@ -22,8 +22,8 @@ from bodycam.auth.permissions import Permission
 from bodycam.db import transaction
 from bodycam.evidence import service
 from bodycam.evidence.access import has_any_view
-from bodycam.evidence.service import EvidenceError, NotFound, SearchQuery
-from bodycam.web.deps import SESSION_COOKIE, CtxDep, PageActor, client_ip, vault
+from bodycam.evidence.service import EvidenceError, NotFound, SearchQuery, Vault
+from bodycam.web.deps import SESSION_COOKIE, CtxDep, PageActor, client_ip
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(
@@ -200,7 +200,7 @@ def recordings(
             page,
             25,
         )
-        res = service.search(vault(ctx), actor, query)
+        res = service.search(Vault.from_context(ctx), actor, query)
     except EvidenceError as exc:
         error, res = str(exc), None
     with ctx.sessions() as s:
@@ -216,7 +216,7 @@ def recording_detail(
     request: Request, recording_id: str, ctx: CtxDep, actor: PageActor, saved: str | None = None
 ) -> HTMLResponse:
     """A recording: player, metadata, edit form and history."""
-    v = service.view(vault(ctx), actor, recording_id)
+    v = service.view(Vault.from_context(ctx), actor, recording_id)
     with ctx.sessions() as s:
         cats = [c.name for c in service.list_categories(s)]
     return render(request, "recording.html", actor, v=v, categories=cats, saved=saved, error=None)
@@ -246,11 +246,11 @@ def recording_edit(
         "cases": [c for c in cases.split(",")],
     }
     try:
-        service.edit(vault(ctx), actor, recording_id, changes)
+        service.edit(Vault.from_context(ctx), actor, recording_id, changes)
     except NotFound:
         raise  # refused (and audited once) by the service: no second look at the recording
     except EvidenceError as exc:
-        v = service.view(vault(ctx), actor, recording_id)
+        v = service.view(Vault.from_context(ctx), actor, recording_id)
         with ctx.sessions() as s:
             cats = [c.name for c in service.list_categories(s)]
         return render(
