@@ -55,6 +55,20 @@ def db_url(
     drop_database(server, name)
 
 
+@pytest.fixture(params=ENGINES)
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new empty database (no schema) on each engine, dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    from tests.fixtures.postgres import drop_database, fresh_database
+
+    server = request.getfixturevalue("postgres_server_url")
+    name = f"bodycam_empty_{_worker(request)}"
+    yield fresh_database(server, name)
+    drop_database(server, name)
+
+
 def wipe(url: str) -> None:
     """Delete every row of every table (children first)."""
     engine = make_engine(url)

@@ -116,6 +116,17 @@ def test_unknown_record_proof_is_a_sentence(ctx):
 N = 24
 
 
+def _edit_body(s, seq, edit):
+    """Rewrite one record's body, as an administrator with SQL access could."""
+    body = s.scalar(select(AuditRecord.body).where(AuditRecord.seq == seq))
+    if body is None:  # an earlier mutation removed it
+        return
+    fields = json.loads(body)
+    edit(fields)
+    new = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    s.execute(update(AuditRecord).where(AuditRecord.seq == seq).values(body=new))
+
+
 def _change_field(s, seq, field):
     values = {
         "actor": "mallory",
@@ -126,18 +137,32 @@ def _change_field(s, seq, field):
         "role": "administrator",
         "via": "web",
     }
-    s.execute(update(AuditRecord).where(AuditRecord.seq == seq).values({field: values[field]}))
+    _edit_body(s, seq, lambda f: f.update({field: values[field]}))
 
 
 def _change_time(s, seq):
-    rec = s.scalars(select(AuditRecord).where(AuditRecord.seq == seq)).first()
-    if rec is None:  # an earlier mutation removed it
-        return
-    from datetime import timedelta
+    from datetime import datetime, timedelta
 
-    s.execute(
-        update(AuditRecord).where(AuditRecord.seq == seq).values(at=rec.at + timedelta(seconds=1))
-    )
+    from bodycam.ids import rfc3339
+
+    def later(f):
+        f["at"] = rfc3339(datetime.fromisoformat(f["at"]) + timedelta(seconds=1))
+
+    _edit_body(s, seq, later)
+
+
+def _change_position_in_body(s, seq):
+    """The body claims another position; the column keeps its own."""
+    _edit_body(s, seq, lambda f: f.update(seq=f["seq"] + 1))
+
+
+def _reformat_body(s, seq):
+    """Same fields, different bytes (whitespace): not the sealed bytes any more."""
+    body = s.scalar(select(AuditRecord.body).where(AuditRecord.seq == seq))
+    if body is not None:
+        s.execute(
+            update(AuditRecord).where(AuditRecord.seq == seq).values(body=body.replace(",", ", "))
+        )
 
 
 def _delete(s, seq):
@@ -165,20 +190,22 @@ def _insert(s, seq):
     top = s.scalar(select(func.max(AuditRecord.seq))) or 0
     for later in range(top, seq - 1, -1):
         s.execute(update(AuditRecord).where(AuditRecord.seq == later).values(seq=later + 1))
-    forged = AuditRecord(
+    forged = AuditRecord.new(
         actor_id="x",
         actor="mallory",
         role="auditor",
         via="cli",
+        ip="",
         action="x",
         object_type="recording",
         object_id="r",
-        details={},
-        seq=seq,
     )
+    fields = forged.as_hashed_dict() | {"seq": seq}
+    forged.body = canonical_bytes(fields).decode()
+    forged.seq = seq
+    forged.leaf_hash = leaf_hash(canonical_bytes(fields))
     s.add(forged)
     s.flush()
-    forged.leaf_hash = leaf_hash(canonical_bytes(forged.as_hashed_dict()))
 
 
 def _rehash_after_change(s, seq):
@@ -189,9 +216,14 @@ def _rehash_after_change(s, seq):
     rec = s.scalars(select(AuditRecord).where(AuditRecord.seq == seq)).first()
     if rec is None:  # an earlier mutation removed it
         return
-    rec.actor = "mallory"
+    fields = rec.as_hashed_dict() | {"actor": "mallory"}
+    rec.body = canonical_bytes(fields).decode()
+    rec.leaf_hash = leaf_hash(canonical_bytes(fields))
     s.flush()
-    rec.leaf_hash = leaf_hash(canonical_bytes(rec.as_hashed_dict()))
+
+
+def _change_leaf_hash(s, seq):
+    s.execute(update(AuditRecord).where(AuditRecord.seq == seq).values(leaf_hash=b"\0" * 32))
 
 
 def _forge_checkpoint(s, seq):
@@ -215,6 +247,9 @@ MUTATIONS = {
     "role": lambda s, q: _change_field(s, q, "role"),
     "via": lambda s, q: _change_field(s, q, "via"),
     "time": _change_time,
+    "position_in_body": _change_position_in_body,
+    "reformat": _reformat_body,
+    "leaf_hash": _change_leaf_hash,
     "delete": _delete,
     "delete_tail": _delete_tail,
     "swap": _swap,
@@ -347,10 +382,11 @@ def test_concurrent_seals_do_not_duplicate_positions(ctx):
         assert list(s.scalars(select(AuditRecord.seq).order_by(AuditRecord.seq))) == list(range(70))
 
 
-def test_a_value_the_application_never_writes_is_reported_not_a_crash(sealed_log):
-    """A float planted in details cannot be hashed canonically: verify names the record."""
+def test_a_body_that_is_not_a_record_is_reported_not_a_crash(sealed_log):
+    """A body replaced by JSON that is not a record: verify names the position."""
     ctx = sealed_log
     with transaction(ctx.sessions) as s:
-        s.execute(update(AuditRecord).where(AuditRecord.seq == 3).values(details={"x": 1.5}))
+        not_a_record = '{"not": "a record"}'
+        s.execute(update(AuditRecord).where(AuditRecord.seq == 3).values(body=not_a_record))
     problems = check(ctx)
-    assert any("#3 " in p and "was changed after it was sealed" in p for p in problems)
+    assert any("#3 (?)" in p and "was changed after it was sealed" in p for p in problems)

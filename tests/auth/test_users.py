@@ -33,7 +33,11 @@ def test_disabling_revokes_sessions_and_tokens_at_once(ctx, dept):
         assert service.authenticate_password(s, "o1", "a-long-password-1", "web") is not None
     with ctx.sessions() as s:
         updates = list(
-            s.scalars(select(AuditRecord).where(AuditRecord.action == "auth:user:update"))
+            s.scalars(
+                select(AuditRecord)
+                .where(AuditRecord.action == "auth:user:update")
+                .order_by(AuditRecord.at)
+            )
         )
     assert [u.details.get("active") for u in updates if "active" in u.details] == [False, True]
 

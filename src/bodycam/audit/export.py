@@ -130,6 +130,9 @@ def trail_pdf(
 
 def write_export(path: Path, data: str | bytes) -> None:
     """Write an export file (refuses to overwrite)."""
-    mode = "xb" if isinstance(data, bytes) else "x"
-    with path.open(mode) as f:  # type: ignore[call-overload]
-        f.write(data)
+    if isinstance(data, bytes):
+        with path.open("xb") as fb:
+            fb.write(data)
+    else:
+        with path.open("x", encoding="utf-8") as ft:
+            ft.write(data)

@@ -10,6 +10,7 @@ a checkpoint. ``verify_log`` recomputes every leaf and every checkpoint root.
 from __future__ import annotations
 
 import base64
+import json
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -23,10 +24,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bodycam import faults
+from bodycam.audit import fastverify
 from bodycam.audit.actions import AuditAction
 from bodycam.audit.canonical import canonical_bytes
 from bodycam.audit.merkle import TreeBuilder, inclusion_proof, leaf_hash
-from bodycam.audit.models import AuditCheckpoint, AuditRecord, AuditTreeState, record_dict
+from bodycam.audit.models import AuditCheckpoint, AuditRecord, AuditTreeState
 from bodycam.audit.proofdoc import build_proof_document
 from bodycam.audit.signing import Checkpoint, SignatureError, sign_checkpoint, verify_checkpoint
 from bodycam.auth.actor import Actor, PermissionDenied
@@ -80,7 +82,7 @@ def record(
     details: Mapping[str, Any] | None = None,
 ) -> AuditRecord:
     """Write one audit record in ``session``'s transaction (flushed now, so errors surface)."""
-    rec = AuditRecord(
+    rec = AuditRecord.new(
         actor_id=actor.user_id,
         actor=actor.username,
         role=actor.role.value,
@@ -90,7 +92,6 @@ def record(
         object_type=object_type,
         object_id=object_id,
         details=_clean(dict(details or {})),
-        at=utcnow(),
     )
     session.add(rec)
     session.flush()
@@ -153,8 +154,12 @@ def seal(factory: sessionmaker[Session], signer: AuditSigner) -> AuditCheckpoint
             if not pending:
                 break
             for rec in pending:
+                fields = rec.as_hashed_dict()
+                fields["seq"] = builder.size
+                body = canonical_bytes(fields)
                 rec.seq = builder.size
-                rec.leaf_hash = leaf_hash(canonical_bytes(rec.as_hashed_dict()))
+                rec.body = body.decode("utf-8")
+                rec.leaf_hash = leaf_hash(body)
                 builder.append(rec.leaf_hash)
             s.flush()
             sealed_any = True
@@ -196,14 +201,15 @@ def proof_document(
     except PermissionDenied:
         record_denial(factory, actor, f"proof of audit record {record_id}", record_id)
         raise
+    by_id = select(AuditRecord).where(AuditRecord.id == record_id)
     with factory() as s:
-        if s.get(AuditRecord, record_id) is None:
+        if s.scalars(by_id).first() is None:
             raise LookupError(f"There is no audit record with id {record_id}.")
     with transaction(factory) as s:
         record(s, actor, AuditAction.AUDIT_PROOF, "audit_record", record_id)
     seal(factory, signer)
     with transaction(factory) as s:
-        rec = s.get(AuditRecord, record_id)
+        rec = s.scalars(by_id).first()
         cp = latest_checkpoint(s)
         assert rec is not None and cp is not None and rec.seq is not None
         leaves = _leaf_hashes(s, cp.tree_size)
@@ -223,25 +229,9 @@ class LogReport:
     problems: list[str]
 
 
-_COLUMNS = (
-    AuditRecord.id,
-    AuditRecord.seq,
-    AuditRecord.at,
-    AuditRecord.actor_id,
-    AuditRecord.actor,
-    AuditRecord.role,
-    AuditRecord.via,
-    AuditRecord.ip,
-    AuditRecord.action,
-    AuditRecord.object_type,
-    AuditRecord.object_id,
-    AuditRecord.details,
-    AuditRecord.leaf_hash,
-)
 _VERIFY_BATCH = 20000
-_DETAILS_CACHE_SIZE = 65536
 
-# One sealed record as the verifier consumes it: (seq, id, recomputed leaf, stored leaf).
+# One sealed record as the verifier consumes it: (seq, body, recomputed leaf, stored leaf).
 _Leaf = tuple[Any, Any, bytes, Any]
 
 
@@ -250,155 +240,98 @@ _Leaf = tuple[Any, Any, bytes, Any]
 _UNHASHABLE = leaf_hash(b"\xffnot a canonical record")
 
 
-def _leaf_of(values: Any) -> bytes:
-    """The reference leaf hash of a record from its columns as SQLAlchemy returns them.
+def _body_bytes(body: Any) -> bytes | None:
+    """A stored body as bytes; None for a value no sealer writes (not text)."""
+    if isinstance(body, str):
+        try:
+            return body.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+    if isinstance(body, bytes | bytearray | memoryview):
+        return bytes(body)
+    return None
 
-    A value the application never writes (a float, a non-string key, a time that is not
-    a time) cannot have been sealed: the record is reported as changed, not a crash.
-    """
+
+def _record_id(body: Any) -> str:
+    """The id a stored body names, for messages (``?`` when it names none)."""
     try:
-        return leaf_hash(canonical_bytes(record_dict(*values[:12])))
-    except (TypeError, ValueError, AttributeError):
-        return _UNHASHABLE
+        rid = json.loads(body)["id"]
+    except (TypeError, ValueError, KeyError):
+        return "?"
+    return rid if isinstance(rid, str) else "?"
 
 
-def _iter_sealed(session: Session) -> Iterator[_Leaf]:
-    """Every sealed record in log order, hashed the reference way (any database)."""
-    stmt = (
-        select(*_COLUMNS)
-        .where(AuditRecord.seq.is_not(None))
-        .order_by(AuditRecord.seq)
-        .execution_options(yield_per=_VERIFY_BATCH)
+def _iter_sealed(session: Session, upto: int | None = None) -> Iterator[_Leaf]:
+    """Every sealed record (below position ``upto``) in log order, with its leaf hash."""
+    stmt = select(AuditRecord.seq, AuditRecord.body, AuditRecord.leaf_hash).where(
+        AuditRecord.seq.is_not(None)
     )
-    for row in session.execute(stmt):
-        yield row.seq, row.id, _leaf_of(row), row.leaf_hash
+    if upto is not None:
+        stmt = stmt.where(AuditRecord.seq < upto)
+    stmt = stmt.order_by(AuditRecord.seq).execution_options(yield_per=_VERIFY_BATCH)
+    for seq, body, stored in session.execute(stmt):
+        data = _body_bytes(body)
+        yield seq, body, _UNHASHABLE if data is None else leaf_hash(data), stored
 
 
-class _NotFast(Exception):
-    """A value the fast path does not handle: the record is hashed the reference way."""
-
-
-def _reject_float(text: str) -> Any:
-    raise _NotFast(text)
-
-
-def _reject_other(value: Any) -> Any:
-    raise _NotFast(type(value).__name__)
-
-
-def _fast_json() -> tuple[Any, Any] | None:
-    """(scan, encode) from the C accelerators of ``json``, or None when not usable.
-
-    ``scan(text, 0)`` is :func:`json.loads` without whitespace handling, refusing floats,
-    NaN and infinities; ``encode(obj, 0)`` yields the chunks of exactly the text that
-    :func:`bodycam.audit.canonical.canonical_bytes` writes for a value.
-    """
-    import json
-    import json.encoder as encoder
-
-    make_encoder = getattr(encoder, "c_make_encoder", None)
-    scan = getattr(
-        json.JSONDecoder(parse_float=_reject_float, parse_constant=_reject_float), "scan_once", None
-    )
-    if make_encoder is None or scan is None:
+def _sqlite_file(session: Session) -> str | None:
+    """The database file when the session is on a file-backed SQLite database."""
+    bind = session.get_bind()
+    url = bind.engine.url if hasattr(bind, "engine") else None
+    if url is None or url.get_backend_name() != "sqlite":
         return None
-    encode = make_encoder(
-        None, _reject_other, encoder.encode_basestring, None, ":", ",", True, False, False
-    )
-    sample = {"z": [1, -2, True, None, 'é\n\x01"\\/\u2028'], "a": {"k": {}, "b": []}, "é": ""}
-    expected = canonical_bytes({"x": sample})[5:-1].decode()
-    if "".join(encode(sample, 0)) != expected:
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
         return None
-    return scan, encode
+    return database
 
 
-def _iter_sealed_sqlite(session: Session) -> Iterator[_Leaf]:
-    """:func:`_iter_sealed` for SQLite, reading raw rows on the session's own connection.
+def _parallel_ok(
+    session: Session, roots: dict[int, bytes], workers: int | None, chunk_bits: int
+) -> int | None:
+    """Check the whole sealed log on several cores; its size when everything holds.
 
-    Same rows, same transaction, same leaf hashes, several times faster. A record whose
-    values have exactly the shapes the application writes (text columns, an integer
-    position, a ``YYYY-MM-DD HH:MM:SS.ffffff`` time, JSON text holding no float) has its
-    canonical bytes assembled directly, each value escaped or re-encoded by the same C code
-    that ``json.dumps`` uses. Any other record, and any record whose recomputed leaf differs
-    from the stored one, is hashed the reference way from its values processed exactly as
-    SQLAlchemy processes them, so every problem is reported as :func:`_iter_sealed` would.
+    Used only on a file-backed SQLite database whose sealed records number exactly the
+    last checkpoint's size at positions 0 to size - 1 and fill at least two chunks. Any
+    other case, and any difference found, returns None: the sequential check then runs
+    and names each problem.
     """
-    import hashlib
-    import json.encoder
-    import re
-    from datetime import date as date_cls
-
-    kit = _fast_json()
-    if kit is None:
-        yield from _iter_sealed(session)
-        return
-    scan, encode = kit
-    quote = json.encoder.encode_basestring
-    at_ok = re.compile(
-        r"[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01]) "
-        r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{6}"
-    ).fullmatch
-    sha256 = hashlib.sha256
-    join = "".join
-    days: set[str] = set()
-    cache: dict[str, str] = {}
-    conn = session.connection()
-    dialect = conn.dialect
-    processors = [
-        col.type.dialect_impl(dialect).result_processor(dialect, None) for col in _COLUMNS
-    ]
-    names = ", ".join(col.expression.name for col in _COLUMNS)
-    table = AuditRecord.__tablename__
-    cursor = conn.connection.cursor()
-    try:
-        # Names from the model, no user input.
-        cursor.execute(f"SELECT {names} FROM {table} WHERE seq IS NOT NULL ORDER BY seq")  # noqa: S608
-        while rows := cursor.fetchmany(_VERIFY_BATCH):
-            for row in rows:
-                rid, seq, at, actor_id, actor, role, via, ip, action, otype, oid, det, stored = row
-                lh = None
-                if type(seq) is int and type(at) is str and type(det) is str:
-                    try:
-                        # join() accepts only str; quoting adds exactly 2 characters only
-                        # when no character of any value needs an escape.
-                        text = join((action, actor, actor_id, rid, ip, oid, otype, role, via))
-                        if len(quote(text)) != len(text) + 2 or not at_ok(at):
-                            raise _NotFast(rid)
-                        day = at[:10]
-                        if day not in days:
-                            date_cls.fromisoformat(day)  # a real calendar day, or ValueError
-                            days.add(day)
-                        canon = cache.get(det)
-                        if canon is None:
-                            obj, end = scan(det, 0)
-                            if end != len(det):
-                                raise _NotFast(rid)
-                            canon = join(encode(obj, 0)) if obj else "{}"
-                            if len(cache) >= _DETAILS_CACHE_SIZE:
-                                cache.clear()
-                            cache[det] = canon
-                        lh = sha256(
-                            f'\0{{"action":"{action}","actor":"{actor}",'
-                            f'"actor_id":"{actor_id}","at":"{day}T{at[11:]}Z",'
-                            f'"details":{canon},"id":"{rid}","ip":"{ip}",'
-                            f'"object_id":"{oid}","object_type":"{otype}","role":"{role}",'
-                            f'"seq":{seq},"via":"{via}"}}'.encode()
-                        ).digest()
-                    except Exception:  # any other shape: the reference way below
-                        lh = None
-                if lh is None or stored.__class__ is not bytes or stored != lh:
-                    lh = _leaf_of(
-                        [v if p is None else p(v) for p, v in zip(processors, row, strict=True)]
-                    )
-                yield seq, rid, lh, stored
-    finally:
-        cursor.close()
+    database = _sqlite_file(session)
+    if database is None or not roots:
+        return None
+    count, low, high = session.execute(
+        select(func.count(), func.min(AuditRecord.seq), func.max(AuditRecord.seq)).where(
+            AuditRecord.seq.is_not(None)
+        )
+    ).one()
+    size = max(roots)
+    if count != size or low != 0 or high != size - 1 or count < 2 << chunk_bits:
+        return None
+    workers = workers if workers is not None else fastverify.usable_cores()
+    if workers < 2:
+        return None
+    found = fastverify.parallel_roots(
+        database, size, sorted(roots), workers=workers, chunk_bits=chunk_bits
+    )
+    if found is None or any(found.get(n) != root for n, root in roots.items()):
+        return None
+    return size
 
 
 def verify_log(
-    factory: sessionmaker[Session], public_key: Ed25519PublicKey, key_name: str
+    factory: sessionmaker[Session],
+    public_key: Ed25519PublicKey,
+    key_name: str,
+    *,
+    workers: int | None = None,
+    chunk_bits: int = 14,
 ) -> LogReport:
-    """Recompute every sealed leaf and every checkpoint root; list each problem found."""
+    """Recompute every sealed leaf and every checkpoint root; list each problem found.
+
+    On a large SQLite log the work is spread over ``workers`` processes (default: one per
+    usable core) in chunks of ``2**chunk_bits`` records; everywhere else, and whenever
+    that fast path finds anything wrong, one sequential pass names each problem.
+    """
     problems: list[str] = []
     with factory() as s:
         checkpoints = list(s.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size)))
@@ -414,65 +347,77 @@ def verify_log(
                     f"Checkpoint at size {cp.tree_size}: its columns differ from its signed note."
                 )
             roots[signed.tree_size] = signed.root
-        bind = s.connection()
-        fast = bind.dialect.name == "sqlite" and bind.dialect.driver == "pysqlite"
-        leaves = _iter_sealed_sqlite(s) if fast else _iter_sealed(s)
-        builder = TreeBuilder()
-        # Leaf hashes wait here until the tree reaches a checkpoint's size (or the end).
-        waiting: list[bytes] = []
-        expected = 0
-        count = 0
-        for seq, rid, lh, stored in leaves:
-            if seq != expected:
-                if seq > expected:
-                    first, last = expected, seq - 1
-                    gap = f"#{first}" if first == last else f"#{first} to #{last}"
-                    problems.append(
-                        f"Audit record {gap} is missing (deleted or renumbered) before "
-                        f"record {rid}."
-                    )
-                else:
-                    problems.append(f"Audit record {rid} repeats position #{seq}.")
-                    continue
-                # Keep hashing so later checkpoints are still compared; they will fail.
-                expected = seq
-            if stored is None or bytes(stored) != lh:
-                problems.append(
-                    f"Audit record #{seq} ({rid}) was changed after it was sealed: "
-                    "its contents no longer match its leaf hash."
-                )
-            waiting.append(lh)
-            expected += 1
-            count += 1
-            if count in roots:
-                builder.extend(waiting)
-                waiting.clear()
-                if builder.root() != roots[count]:
-                    problems.append(
-                        f"The audit log up to #{count - 1} does not match the signed "
-                        f"checkpoint of size {count}: records were changed, removed, "
-                        "reordered or inserted."
-                    )
-        builder.extend(waiting)
-        if checkpoints:
-            last = checkpoints[-1].tree_size
-            if builder.size < last:
-                problems.append(
-                    f"The signed checkpoint covers {last} records but only {builder.size} "
-                    "sealed records remain: records were deleted."
-                )
-            elif builder.size > last:
-                problems.append(
-                    f"{builder.size - last} sealed records lie beyond the last signed "
-                    f"checkpoint (size {last}): records were inserted."
-                )
-        elif builder.size:
-            problems.append(f"{builder.size} sealed records exist but no signed checkpoint does.")
         pending_count = (
             s.scalar(select(func.count()).select_from(AuditRecord).where(AuditRecord.seq.is_(None)))
             or 0
         )
+        if not problems and len(roots) == len(checkpoints):
+            size = _parallel_ok(s, roots, workers, chunk_bits)
+            if size is not None:
+                return LogReport(size, len(checkpoints), pending_count, [])
+        count = _check_sequentially(s, roots, checkpoints, problems)
     return LogReport(count, len(checkpoints), pending_count, problems)
+
+
+def _check_sequentially(
+    s: Session,
+    roots: dict[int, bytes],
+    checkpoints: list[AuditCheckpoint],
+    problems: list[str],
+) -> int:
+    """One pass over the sealed records in log order; appends each problem; returns count."""
+    builder = TreeBuilder()
+    # Leaf hashes wait here until the tree reaches a checkpoint's size (or the end).
+    waiting: list[bytes] = []
+    expected = 0
+    count = 0
+    for seq, body, lh, stored in _iter_sealed(s):
+        if seq != expected:
+            if seq > expected:
+                first, last = expected, seq - 1
+                gap = f"#{first}" if first == last else f"#{first} to #{last}"
+                problems.append(
+                    f"Audit record {gap} is missing (deleted or renumbered) before "
+                    f"record {_record_id(body)}."
+                )
+            else:
+                problems.append(f"Audit record {_record_id(body)} repeats position #{seq}.")
+                continue
+            # Keep hashing so later checkpoints are still compared; they will fail.
+            expected = seq
+        if stored is None or bytes(stored) != lh:
+            problems.append(
+                f"Audit record #{seq} ({_record_id(body)}) was changed after it was sealed: "
+                "its contents no longer match its leaf hash."
+            )
+        waiting.append(lh)
+        expected += 1
+        count += 1
+        if count in roots:
+            builder.extend(waiting)
+            waiting.clear()
+            if builder.root() != roots[count]:
+                problems.append(
+                    f"The audit log up to #{count - 1} does not match the signed "
+                    f"checkpoint of size {count}: records were changed, removed, "
+                    "reordered or inserted."
+                )
+    builder.extend(waiting)
+    if checkpoints:
+        last = checkpoints[-1].tree_size
+        if builder.size < last:
+            problems.append(
+                f"The signed checkpoint covers {last} records but only {builder.size} "
+                "sealed records remain: records were deleted."
+            )
+        elif builder.size > last:
+            problems.append(
+                f"{builder.size - last} sealed records lie beyond the last signed "
+                f"checkpoint (size {last}): records were inserted."
+            )
+    elif builder.size:
+        problems.append(f"{builder.size} sealed records exist but no signed checkpoint does.")
+    return count
 
 
 def public_key_b64(key: Ed25519PublicKey) -> str:
