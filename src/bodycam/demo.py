@@ -30,7 +30,7 @@ from bodycam.context import Context
 from bodycam.db import transaction
 from bodycam.evidence import service as ev
 from bodycam.evidence.models import Recording
-from bodycam.evidence.service import SearchQuery, Vault
+from bodycam.evidence.service import EvidenceError, SearchQuery, Vault
 from bodycam.synth.video import make_clip
 from bodycam.system_cli import initialise
 from bodycam.verify import verify_all
@@ -173,6 +173,7 @@ def build_demo(home: Path, *, officers: int = 40, clips: int = 300, seed: int = 
     try:
         _populate(ctx, home, officers, clips, seed)
         _activity(ctx)
+        _redaction_example(ctx, home)
         seal(ctx.sessions, ctx.signer)
         admin = _user(ctx, "admin")
         auditor = _user(ctx, "auditor")
@@ -183,12 +184,12 @@ def build_demo(home: Path, *, officers: int = 40, clips: int = 300, seed: int = 
         log = report.log
         assert log is not None
         console.print(
-            f"verify: {'OK' if report.ok else 'FAILED'}; {report.recordings} recordings "
-            f"re-hashed, {log.records} audit records under {log.checkpoints} checkpoints"
+            f"verify: {'OK' if report.ok else 'FAILED'}; {report.recordings} recordings and "
+            f"{report.copies} redacted copies re-hashed, {log.records} audit records under "
+            f"{log.checkpoints} checkpoints"
         )
     finally:
         ctx.close()
-    _redaction_example(home)
     _print_logins(home)
 
 
@@ -309,12 +310,10 @@ def _activity(ctx: Context) -> None:
             pass
 
 
-def _redaction_example(home: Path) -> None:
-    """A clip with two moving faces and its automatic redaction, side by side on disk."""
+def _redaction_example(ctx: Context, home: Path) -> None:
+    """A clip with two moving faces: redacted automatically, and reviewed in the vault."""
     folder = home / "redaction"
     before, after = folder / "faces.mp4", folder / "faces-redacted.mp4"
-    if after.exists():
-        return
     try:  # the face image ships in scikit-image, a development dependency
         from bodycam.redaction.faceclip import FaceClip, Walker
     except ImportError as exc:
@@ -336,14 +335,56 @@ def _redaction_example(home: Path) -> None:
         occluder=True,
     )
     try:
-        clip.write(before)
-        report = redact_video(before, after)
-    except (RedactionError, ImportError, OSError) as exc:
+        if not before.exists():
+            clip.write(before)
+        if not after.exists():
+            report = redact_video(before, after)
+            console.print(
+                f"demo: redaction example {after} ({report.frames} frames, "
+                f"{len(report.tracks)} face tracks, audio {report.audio}); original {before}"
+            )
+        _reviewed_redaction(ctx, before)
+    except (RedactionError, EvidenceError, ImportError, OSError) as exc:
         console.print(f"demo: the redaction example failed: {exc}")
+
+
+def _reviewed_redaction(ctx: Context, clip: Path) -> None:
+    """The clerk's workflow on the clip as a recording: keep one face, QC, accept, approve."""
+    from bodycam.redaction import projects
+
+    clerk = _user(ctx, "clerk")
+    with ctx.sessions() as s:
+        officer = s.scalars(
+            select(User).where(User.badge.is_not(None)).order_by(User.badge)
+        ).first()
+    if clerk is None or officer is None or officer.badge is None:
         return
+    vault = Vault.from_context(ctx)
+    actor = actor_for(clerk, "web", "10.20.0.31")
+    rec = ev.ingest_file(vault, actor, clip, officer_badge=officer.badge, title="Redaction demo")
+    if projects.projects_of(vault, actor, rec.id):
+        return
+    view = projects.detect(vault, actor, rec.id)
+    if not view.tracks:
+        return
+    kept = view.tracks[0].track_id
+    projects.decide_track(
+        vault,
+        actor,
+        view.project.id,
+        kept,
+        include=False,
+        reason="officer",
+        note="the officer on the left, kept visible",
+    )
+    copy = projects.render(vault, actor, view.project.id)
+    for finding in copy.open_findings:
+        projects.accept_finding(vault, actor, copy.copy.id, finding.number, "officer kept visible")
+    projects.approve(vault, actor, copy.copy.id, "demo release")
     console.print(
-        f"demo: redaction example {after} ({report.frames} frames, "
-        f"{len(report.tracks)} face tracks, audio {report.audio}); original {before}"
+        f"demo: redaction project {view.project.id} on recording {rec.id}: "
+        f"{len(view.tracks)} tracks, track {kept} kept visible; copy {copy.copy.id} "
+        f"({len(copy.findings)} QC finding(s) accepted) approved"
     )
 
 

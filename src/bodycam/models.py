@@ -4,6 +4,7 @@ from bodycam.audit.models import AuditCheckpoint, AuditRecord, AuditTreeState
 from bodycam.auth.models import ApiToken, Squad, User, WebSession
 from bodycam.db import Base
 from bodycam.evidence.models import Category, Recording, RecordingCase, RecordingEdit, RecordingTag
+from bodycam.redaction.models import QCFinding, RedactedCopy, RedactionProject, RedactionTrack
 
 __all__ = [
     "ApiToken",
@@ -12,10 +13,14 @@ __all__ = [
     "AuditTreeState",
     "Base",
     "Category",
+    "QCFinding",
     "Recording",
     "RecordingCase",
     "RecordingEdit",
     "RecordingTag",
+    "RedactedCopy",
+    "RedactionProject",
+    "RedactionTrack",
     "Squad",
     "User",
     "WebSession",

@@ -1,7 +1,7 @@
 """`bodycam verify`: re-hash every blob and recompute the audit log's Merkle tree.
 
 Problems (exit 1) are anything that breaks the evidence promise: a recording
-whose blob is missing, has changed or has the wrong size; an audit record
+(or a redacted copy) whose blob is missing, has changed or has the wrong size; an audit record
 changed, removed, reordered or inserted; a bad checkpoint signature. Notes do
 not fail verification: temp files left by interrupted writes (``--repair``
 removes them) and blobs no recording references (left by a write interrupted
@@ -10,8 +10,11 @@ before its row committed; never acknowledged, and adopted if re-ingested).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bodycam.audit.actions import AuditAction
 from bodycam.audit.service import LogReport, record, verify_log
@@ -20,6 +23,7 @@ from bodycam.auth.permissions import Permission
 from bodycam.context import Context
 from bodycam.db import transaction
 from bodycam.evidence.service import iter_blob_refs
+from bodycam.redaction.models import RedactedCopy
 from bodycam.storage import BlobNotFound, BlobStoreError
 
 Progress = Callable[[str, int, int], None]
@@ -30,6 +34,7 @@ class VerifyReport:
     """Everything a verification run found."""
 
     recordings: int = 0
+    copies: int = 0  # redacted copies (derivative blobs)
     bytes_hashed: int = 0
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -43,6 +48,17 @@ class VerifyReport:
 
 
 REPAIR_MIN_AGE_S = 600.0
+
+
+def _blob_refs(session: Session) -> Iterator[tuple[str, str, int]]:
+    """(what, sha256, size) of every blob the database names: recordings, redacted copies."""
+    for rid, sha, size, name in iter_blob_refs(session):
+        yield f"Recording {rid} ({name})", sha, size
+    stmt = select(
+        RedactedCopy.id, RedactedCopy.recording_id, RedactedCopy.sha256, RedactedCopy.size_bytes
+    ).order_by(RedactedCopy.id)
+    for cid, rid, sha, size in session.execute(stmt):
+        yield f"Redacted copy {cid} of recording {rid}", sha, size
 
 
 def verify_all(
@@ -61,9 +77,9 @@ def verify_all(
     actor.require(Permission.AUDIT_VERIFY, "run verification")
     report = VerifyReport()
     with ctx.sessions() as s:
-        refs = list(iter_blob_refs(s))
+        refs = list(_blob_refs(s))
     referenced = set()
-    for i, (rid, sha, size, name) in enumerate(refs, 1):
+    for i, (what, sha, size) in enumerate(refs, 1):
         referenced.add(sha)
         if progress:
             progress("blobs", i, len(refs))
@@ -71,22 +87,20 @@ def verify_all(
             actual_size = ctx.store.size(sha)
             actual = ctx.store.rehash(sha)
         except BlobNotFound:
-            report.problems.append(f"Recording {rid} ({name}): its blob {sha} is missing.")
+            report.problems.append(f"{what}: its blob {sha} is missing.")
             continue
         except BlobStoreError as exc:
-            report.problems.append(f"Recording {rid} ({name}): its blob cannot be read: {exc}")
+            report.problems.append(f"{what}: its blob cannot be read: {exc}")
             continue
         report.bytes_hashed += actual_size
         if actual != sha:
             report.problems.append(
-                f"Recording {rid} ({name}): its blob has changed (SHA-256 is now {actual}, "
-                f"recorded {sha})."
+                f"{what}: its blob has changed (SHA-256 is now {actual}, recorded {sha})."
             )
         elif actual_size != size:
-            report.problems.append(
-                f"Recording {rid} ({name}): its blob is {actual_size} bytes, recorded {size}."
-            )
-    report.recordings = len(refs)
+            report.problems.append(f"{what}: its blob is {actual_size} bytes, recorded {size}.")
+    report.recordings = sum(1 for what, _, _ in refs if what.startswith("Recording "))
+    report.copies = len(refs) - report.recordings
     orphans = [h for h in ctx.store.iter_hashes() if h not in referenced]
     if orphans:
         report.notes.append(
@@ -128,6 +142,7 @@ def verify_all(
                 "ok": report.ok,
                 "problems": len(report.problems),
                 "recordings": report.recordings,
+                "redacted_copies": report.copies,
                 "audit_records": report.log.records,
                 "repaired": len(report.repaired),
             },

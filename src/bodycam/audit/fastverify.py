@@ -79,17 +79,21 @@ def scan_chunk(database: str, lo: int, hi: int, cuts: Sequence[int]) -> ChunkRes
     """Hash sealed records ``lo`` to ``hi - 1`` of the SQLite file ``database``."""
     uri = f"file:{quote(database)}?mode=ro"
     con = sqlite3.connect(uri, uri=True)
-    sha = hashlib.sha256
+    prefix = hashlib.sha256(b"\x00")  # every leaf hash starts with this byte
     leaves: list[bytes] = []
     ok = True
     try:
         cur = con.execute(
-            "SELECT CAST(x'00' || body AS BLOB), leaf_hash FROM audit_records "
+            "SELECT CAST(body AS BLOB), leaf_hash FROM audit_records "
             "WHERE seq >= ? AND seq < ? ORDER BY seq",
             (lo, hi),
         )
         while rows := cur.fetchmany(_FETCH):
-            hashes = [sha(body).digest() for body, _ in rows]
+            hashes = []
+            for body, _ in rows:
+                h = prefix.copy()
+                h.update(body)
+                hashes.append(h.digest())
             if hashes != [stored for _, stored in rows]:
                 ok = False
             leaves += hashes

@@ -37,6 +37,10 @@ class Permission(StrEnum):
     """Export audit trails (CSV, PDF) and inclusion proofs."""
     AUDIT_VERIFY = "audit:log:verify"
     """Run integrity verification of blobs and the audit log."""
+    REDACTION_MANAGE = "redaction:project:manage"
+    """Detect, review and render redactions of recordings one may see; download the copies."""
+    REDACTION_APPROVE = "redaction:copy:approve"
+    """Resolve quality-control findings and approve a redacted copy for release."""
     USER_VIEW = "auth:user:view"
     """List users and their roles."""
     USER_MANAGE = "auth:user:manage"
@@ -82,6 +86,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RECORDING_DOWNLOAD,
             P.RECORDING_EDIT,
             P.RESTRICTED_VIEW,
+            P.REDACTION_MANAGE,
+            P.REDACTION_APPROVE,
         }
     ),
     Role.AUDITOR: frozenset(

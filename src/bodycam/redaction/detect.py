@@ -12,7 +12,6 @@ at run time and a different file is refused.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import math
 from collections.abc import Callable, Sequence
@@ -23,6 +22,8 @@ from typing import Any, Final, Protocol, runtime_checkable
 import cv2
 import numpy as np
 import numpy.typing as npt
+
+from bodycam.storage.interface import file_sha256
 
 __all__ = [
     "CENTERFACE_SHA256",
@@ -146,14 +147,6 @@ def centerface_path() -> Path:
     )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _dynamic_model(data: bytes) -> bytes:
     """The model with free batch and picture sizes (the file declares a fixed 32x32 input).
 
@@ -207,7 +200,7 @@ class CenterFace:
         if not 0.0 < threshold < 1.0:
             raise DetectorError(f"The detection threshold must be in (0, 1), not {threshold}.")
         path = model_path or centerface_path()
-        self.sha256 = _sha256(path)
+        self.sha256 = file_sha256(path)
         if self.sha256 != CENTERFACE_SHA256:
             raise DetectorError(
                 f"{path} is not the CenterFace model bodycam was tested with "

@@ -16,12 +16,13 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import av
 import numpy as np
@@ -29,7 +30,7 @@ import numpy.typing as npt
 from av.audio.resampler import AudioResampler
 from av.audio.stream import AudioStream
 from av.packet import Packet
-from av.stream import Disposition, Stream
+from av.stream import Disposition
 from av.video.stream import VideoStream
 
 from bodycam.evidence.probe import ProbeError, probe
@@ -37,7 +38,19 @@ from bodycam.redaction.detect import Detection, Detector, DetectorError, make_de
 from bodycam.redaction.render import Style, redact_frame
 from bodycam.redaction.track import Tracker, TrackSummary
 
-__all__ = ["ENGINE_VERSION", "RedactOptions", "RedactionError", "RedactionReport", "redact_video"]
+__all__ = [
+    "ENGINE_VERSION",
+    "RedactOptions",
+    "RedactionError",
+    "RedactionReport",
+    "add_video_output",
+    "atomic_output",
+    "check_paths",
+    "decode_packet",
+    "open_output",
+    "redact_video",
+    "video_stream",
+]
 
 ENGINE_VERSION: Final = "bodycam-redact 0.1"
 """Named in every output's comment tag and report: which engine made a derivative."""
@@ -95,20 +108,68 @@ class RedactionReport:
         return 60 * len(self.tracks) / self.duration_s if self.duration_s > 0 else 0.0
 
 
-def _video_stream(container: av.container.InputContainer) -> VideoStream | None:
+def video_stream(container: av.container.InputContainer) -> VideoStream | None:
+    """The container's first real video stream (not an attached cover picture)."""
     for stream in container.streams.video:
         if not stream.disposition & Disposition.attached_pic:
             return stream
     return None
 
 
-def _check_paths(src: Path, dst: Path) -> None:
+def check_paths(src: Path, dst: Path) -> None:
+    """Refuse an output that is the input, in a missing folder, or not an MP4."""
     if dst.exists() and src.exists() and dst.resolve() == src.resolve():
         raise RedactionError(f"{dst.name} is the input file; choose another output path.")
     if not dst.parent.is_dir():
         raise RedactionError(f"{dst.name} cannot be written: folder {dst.parent} does not exist.")
     if dst.suffix.lower() not in (".mp4", ".m4v"):
         raise RedactionError(f"{dst.name} must be an .mp4 file (redactions are written as MP4).")
+
+
+@contextmanager
+def atomic_output(src: Path, dst: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `dst`; on success it is synced and renamed to `dst`.
+
+    On any error the temporary file is removed, so `dst` never holds a partial file; an
+    FFmpeg error becomes a `RedactionError` naming `src`.
+    """
+    tmp = dst.with_name(f".{dst.name}.partial")
+    try:
+        yield tmp
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, dst)
+    except av.error.FFmpegError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise RedactionError(f"{src.name} could not be redacted ({why}).") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def open_output(tmp: Path, comment: str) -> av.container.OutputContainer:
+    """A new MP4 for a derivative. No metadata of any input is carried over (no GPS,
+    device ids, creation time or comments): the only tag written is `comment`."""
+    out = av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"})
+    out.metadata["comment"] = comment
+    return out
+
+
+def add_video_output(
+    out: av.container.OutputContainer, vin: VideoStream, preset: str, crf: int
+) -> VideoStream:
+    """An H.264 (libx264, yuv420p) stream in `out` matching `vin`'s rate and time base,
+    its size rounded down to even numbers."""
+    width, height = vin.codec_context.width & ~1, vin.codec_context.height & ~1
+    if width < 2 or height < 2:
+        raise RedactionError("The video picture is too small to encode.")
+    tb: Fraction = vin.time_base or Fraction(1, 90_000)
+    rate = vin.average_rate or vin.guessed_rate or Fraction(30)
+    vout = out.add_stream("libx264", rate=rate)
+    vout.width, vout.height, vout.pix_fmt = width, height, "yuv420p"
+    vout.time_base = tb
+    vout.codec_context.time_base = tb
+    vout.options = {"preset": preset, "crf": str(crf)}
+    return vout
 
 
 def redact_video(
@@ -123,7 +184,7 @@ def redact_video(
     opts = options or RedactOptions()
     if opts.detect_every < 1:
         raise RedactionError("detect_every must be at least 1.")
-    _check_paths(src, dst)
+    check_paths(src, dst)
     try:
         info = probe(src, deep=False)
     except ProbeError as exc:
@@ -135,16 +196,9 @@ def redact_video(
             raise RedactionError(str(exc)) from None
     report = RedactionReport(source=src, output=dst, detector=detector.version)
     report.duration_s = info.duration_s
-    tmp = dst.with_name(f".{dst.name}.partial")
     started = time.perf_counter()
-    try:
+    with atomic_output(src, dst) as tmp:
         _run(src, tmp, opts, detector, report, info.frame_count, progress)
-        os.replace(tmp, dst)
-    except av.error.FFmpegError as exc:
-        why = exc.strerror or type(exc).__name__
-        raise RedactionError(f"{src.name} could not be redacted ({why}).") from None
-    finally:
-        tmp.unlink(missing_ok=True)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -162,23 +216,18 @@ def _run(
         max_gap=opts.max_gap, extend=opts.extend, margin=opts.margin, reconnect=opts.reconnect
     )
     with av.open(str(src)) as inp:
-        vin = _video_stream(inp)
+        vin = video_stream(inp)
         if vin is None:
             raise RedactionError(f"{src.name} has no video stream.")
         ain: AudioStream | None = inp.streams.audio[0] if inp.streams.audio else None
         vin.thread_type = "AUTO"
-        width, height = vin.codec_context.width & ~1, vin.codec_context.height & ~1
-        if width < 2 or height < 2:
+        if vin.codec_context.width < 2 or vin.codec_context.height < 2:
             raise RedactionError(f"{src.name} has a video picture too small to encode.")
         tb: Fraction = vin.time_base or Fraction(1, 90_000)
         rate = vin.average_rate or vin.guessed_rate or Fraction(30)
-        with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as out:
-            out.metadata["comment"] = f"redacted by {ENGINE_VERSION}; detector {detector.version}"
-            vout = out.add_stream("libx264", rate=rate)
-            vout.width, vout.height, vout.pix_fmt = width, height, "yuv420p"
-            vout.time_base = tb
-            vout.codec_context.time_base = tb
-            vout.options = {"preset": opts.preset, "crf": str(opts.crf)}
+        comment = f"redacted by {ENGINE_VERSION}; detector {detector.version}"
+        with open_output(tmp, comment) as out:
+            vout = add_video_output(out, vin, opts.preset, opts.crf)
             aout, resampler = None, None
             if ain is not None and not opts.audio:
                 report.audio = "dropped"
@@ -218,7 +267,7 @@ def _pump(
     streams = (vin,) if ain is None or aout is None else (vin, ain)
     for packet in inp.demux(*streams):
         if packet.stream is vin:
-            for vframe in _decode(packet, src):
+            for vframe in decode_packet(packet, src):
                 assert isinstance(vframe, av.VideoFrame)
                 state.take(np.asarray(vframe.to_ndarray(format="rgb24")), vframe.pts)
         elif packet.dts is not None and aout is not None:
@@ -226,7 +275,7 @@ def _pump(
                 packet.stream = aout
                 out.mux(packet)
             else:
-                for aframe in _decode(packet, src):
+                for aframe in decode_packet(packet, src):
                     assert isinstance(aframe, av.AudioFrame)
                     for chunk in resampler.resample(aframe):
                         out.mux(aout.encode(chunk))
@@ -314,10 +363,10 @@ class _Pass:
                 self.progress(self.report.frames, max(self.total, self.report.frames))
 
 
-def _decode(packet: Packet[Stream], src: Path) -> list[av.VideoFrame | av.AudioFrame]:
+def decode_packet(packet: Packet[Any], src: Path) -> list[av.VideoFrame | av.AudioFrame]:
     """The frames of one packet (the empty packet at the end of a stream flushes)."""
     try:
-        return list(packet.decode())  # type: ignore[arg-type]
+        return list(packet.decode())
     except av.error.FFmpegError as exc:
         at = float(packet.pts * packet.time_base) if packet.pts and packet.time_base else 0.0
         why = exc.strerror or type(exc).__name__

@@ -248,8 +248,9 @@ class Tracker:
         """How many frames after `f` must be detected before `boxes_at(f)` is final."""
         return max(self.max_gap + 1, self.extend) + self.temporal_union
 
-    def update(self, frame: int, detections: Sequence[Detection]) -> None:
-        """Add the detections of `frame` (frames come in increasing order; gaps allowed)."""
+    def update(self, frame: int, detections: Sequence[Detection]) -> list[tuple[int, Detection]]:
+        """Add the detections of `frame` (frames come in increasing order; gaps allowed);
+        return (track id, detection) for each, in the order given."""
         if frame <= self._last_update:
             raise ValueError(f"frame {frame} comes after frame {self._last_update}.")
         self._last_update = frame
@@ -283,19 +284,21 @@ class Tracker:
                 ratio = max(det.x2 - det.x1, det.y2 - det.y1) / size
                 if shift <= gate and 0.5 <= ratio <= 2.0:
                     cost[r, c] = (1.0 if recent else 2.0) + shift
-        matched: set[int] = set()
+        owner: dict[int, int] = {}
         if live and detections:
             rows, cols = linear_sum_assignment(cost)
             for r, c in zip(rows, cols, strict=True):
                 if cost[r, c] < _NO_MATCH:
                     live[r].add(frame, detections[c])
-                    matched.add(int(c))
+                    owner[int(c)] = live[r].track_id
         for c, det in enumerate(detections):
-            if c not in matched:
+            if c not in owner:
                 track = _Track(self._next_id, det.label)
                 self._next_id += 1
                 track.add(frame, det)
                 self._tracks.append(track)
+                owner[c] = track.track_id
+        return [(owner[c], det) for c, det in enumerate(detections)]
 
     def finish(self) -> None:
         """No more detections: every later frame may be asked for."""

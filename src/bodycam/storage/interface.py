@@ -126,6 +126,11 @@ def sha256_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def file_sha256(path: Path) -> str:
+    """SHA-256 (hex) of a file, streamed."""
+    return sha256_file(path)[0]
+
+
 def integrity_error(expected: str, actual: str, what: str) -> BlobIntegrityError:
     """Build the error for content whose hash differs from the one the caller declared."""
     return BlobIntegrityError(

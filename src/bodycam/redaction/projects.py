@@ -1,0 +1,743 @@
+"""Redaction review in the vault: detect, decide, render, check and approve.
+
+Every function checks permissions in the service layer and writes one audit record on
+the *recording* (so a recording's audit trail shows each redaction step), in the same
+transaction as the change. The original blob is only ever read; each render stores a
+new blob and a :class:`RedactedCopy` naming the source hash and the exact plan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bodycam.audit.actions import AuditAction
+from bodycam.audit.service import record, record_denial
+from bodycam.auth.actor import Actor, PermissionDenied
+from bodycam.auth.permissions import Permission
+from bodycam.db import transaction
+from bodycam.evidence.access import readable_recordings
+from bodycam.evidence.models import Recording
+from bodycam.evidence.service import EvidenceError, Vault
+from bodycam.ids import utcnow
+from bodycam.redaction.analyse import analyse_video
+from bodycam.redaction.engine import RedactionError, RedactOptions
+from bodycam.redaction.models import (
+    CopyStatus,
+    ProjectStatus,
+    QCFinding,
+    RedactedCopy,
+    RedactionProject,
+    RedactionTrack,
+)
+from bodycam.redaction.plan import (
+    AudioMode,
+    AudioRange,
+    FrameBox,
+    FrameRange,
+    ManualBox,
+    PlanError,
+    ReasonCode,
+    RedactionPlan,
+)
+from bodycam.redaction.plan_render import render_plan
+from bodycam.redaction.qc import QC_THRESHOLD, qc_scan
+from bodycam.redaction.styles import Style
+from bodycam.storage.interface import BlobStore
+
+Progress = Callable[[int, int], None]
+
+
+class ProjectError(EvidenceError):
+    """A redaction request that cannot be done; the message says why."""
+
+
+@dataclass(frozen=True)
+class ProjectView:
+    """A project with its tracks and copies, as the review screens show it."""
+
+    project: RedactionProject
+    recording: Recording
+    plan: RedactionPlan | None
+    tracks: list[RedactionTrack]
+    copies: list[RedactedCopy]
+
+
+@dataclass(frozen=True)
+class CopyView:
+    """A redacted copy with its QC findings."""
+
+    copy: RedactedCopy
+    findings: list[QCFinding]
+
+    @property
+    def open_findings(self) -> list[QCFinding]:
+        """Findings not yet resolved."""
+        return [f for f in self.findings if not f.accepted]
+
+
+# --- access ----------------------------------------------------------------------------
+
+
+def _require(vault: Vault, actor: Actor, perm: Permission, what: str, recording_id: str) -> None:
+    """Permission and recording scope, or an audited refusal."""
+    try:
+        actor.require(perm, what)
+        with vault.sessions() as s:
+            _recording(s, vault, actor, recording_id)
+    except (PermissionDenied, ProjectError) as exc:
+        record_denial(vault.sessions, actor, what, recording_id)
+        if isinstance(exc, PermissionDenied):
+            exc.audited = True
+        raise
+
+
+def _recording(s: Session, vault: Vault, actor: Actor, recording_id: str) -> Recording:
+    rec = s.scalars(
+        readable_recordings(actor, vault.officer_sees_own).where(Recording.id == recording_id)
+    ).first()
+    if rec is None:
+        raise ProjectError(f"There is no recording {recording_id} that you may see.")
+    return rec
+
+
+def _project_recording(vault: Vault, project_id: str) -> str:
+    with vault.sessions() as s:
+        proj = s.get(RedactionProject, project_id)
+        if proj is None:
+            raise ProjectError(f"There is no redaction project {project_id}.")
+        return proj.recording_id
+
+
+def _copy_recording(vault: Vault, copy_id: str) -> str:
+    with vault.sessions() as s:
+        copy = s.get(RedactedCopy, copy_id)
+        if copy is None:
+            raise ProjectError(f"There is no redacted copy {copy_id}.")
+        return copy.recording_id
+
+
+@contextmanager
+def source_file(store: BlobStore, sha256: str) -> Iterator[Path]:
+    """A readable local path holding blob ``sha256`` (the blob itself when local)."""
+    path_for = getattr(store, "path_for", None)
+    if path_for is not None:
+        path = Path(path_for(sha256))
+        if path.is_file():
+            yield path
+            return
+    with tempfile.TemporaryDirectory(prefix="bodycam-src-") as tmp:
+        path = Path(tmp) / f"{sha256}.mp4"
+        with path.open("wb") as f:
+            for chunk in store.iter_bytes(sha256):
+                f.write(chunk)
+        yield path
+
+
+# --- detection -------------------------------------------------------------------------
+
+
+def detect(
+    vault: Vault,
+    actor: Actor,
+    recording_id: str,
+    *,
+    options: RedactOptions | None = None,
+    progress: Progress | None = None,
+) -> ProjectView:
+    """Start a project on a recording and run the analysis (tracks, thumbnails)."""
+    project_id = start_project(vault, actor, recording_id)
+    run_detection(vault, project_id, options=options, progress=progress)
+    return show(vault, actor, project_id, audit=False)
+
+
+def start_project(vault: Vault, actor: Actor, recording_id: str) -> str:
+    """Create a project in the 'detecting' state (audited); return its id."""
+    _require(vault, actor, Permission.REDACTION_MANAGE, "redact recordings", recording_id)
+    with transaction(vault.sessions) as s:
+        rec = _recording(s, vault, actor, recording_id)
+        proj = RedactionProject(
+            recording_id=rec.id, source_sha256=rec.sha256, created_by=actor.user_id
+        )
+        s.add(proj)
+        s.flush()
+        record(
+            s,
+            actor,
+            AuditAction.REDACTION_DETECT,
+            "recording",
+            rec.id,
+            {"project": proj.id, "sha256": rec.sha256, "stage": "started"},
+        )
+        return proj.id
+
+
+def run_detection(
+    vault: Vault,
+    project_id: str,
+    *,
+    options: RedactOptions | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Analyse the project's source (the job): store tracks and a draft plan, or the error.
+
+    The draft includes every track (redact everyone until a person decides otherwise).
+    """
+    opts = options or RedactOptions()
+    with vault.sessions() as s:
+        proj = s.get(RedactionProject, project_id)
+        if proj is None:
+            raise ProjectError(f"There is no redaction project {project_id}.")
+        sha = proj.source_sha256
+    try:
+        with source_file(vault.store, sha) as path:
+            analysis = analyse_video(path, opts, progress, hash_source=False)
+    except (RedactionError, OSError) as exc:
+        with transaction(vault.sessions) as s:
+            proj = s.get(RedactionProject, project_id)
+            assert proj is not None
+            proj.status = ProjectStatus.FAILED.value
+            proj.error = str(exc)
+            proj.updated_at = utcnow()
+        raise ProjectError(f"Detection failed: {exc}") from None
+    video = dataclasses.replace(analysis.video, sha256=sha)
+    draft = dataclasses.replace(
+        analysis.draft_plan(include=True, reason=ReasonCode.other, style=opts.style), video=video
+    )
+    with transaction(vault.sessions) as s:
+        proj = s.get(RedactionProject, project_id)
+        assert proj is not None
+        for t in analysis.tracks:
+            s.add(
+                RedactionTrack(
+                    project_id=proj.id,
+                    track_id=t.track_id,
+                    label=t.label,
+                    first_frame=t.first_frame,
+                    last_frame=t.last_frame,
+                    detections=t.detections,
+                    mean_score=t.mean_score,
+                    max_score=t.max_score,
+                    thumbnail=t.thumbnail,
+                    thumbnail_frame=t.thumbnail_frame,
+                )
+            )
+        proj.analysis = {
+            "engine": analysis.engine,
+            "detector": analysis.detector,
+            "scale": list(analysis.scale),
+            "threshold": str(analysis.threshold),
+            "seconds": str(round(analysis.seconds, 3)),
+            "frames": analysis.video.frames,
+            "tracks": len(analysis.tracks),
+        }
+        proj.plan = draft.to_json()
+        proj.status = ProjectStatus.REVIEW.value
+        proj.updated_at = utcnow()
+
+
+# --- review ----------------------------------------------------------------------------
+
+
+def show(vault: Vault, actor: Actor, project_id: str, *, audit: bool = True) -> ProjectView:
+    """The project, its tracks (with face thumbnails) and copies; viewing is audited."""
+    recording_id = _project_recording(vault, project_id)
+    _require(vault, actor, Permission.REDACTION_MANAGE, "view redaction projects", recording_id)
+    with transaction(vault.sessions) as s:
+        proj = s.get(RedactionProject, project_id)
+        assert proj is not None
+        rec = _recording(s, vault, actor, recording_id)
+        tracks = list(
+            s.scalars(
+                select(RedactionTrack)
+                .where(RedactionTrack.project_id == project_id)
+                .order_by(RedactionTrack.track_id)
+            )
+        )
+        copies = list(
+            s.scalars(
+                select(RedactedCopy)
+                .where(RedactedCopy.project_id == project_id)
+                .order_by(RedactedCopy.created_at)
+            )
+        )
+        if audit:
+            record(
+                s,
+                actor,
+                AuditAction.REDACTION_VIEW,
+                "recording",
+                recording_id,
+                {"project": project_id},
+            )
+        s.expunge_all()
+    plan = RedactionPlan.from_json(proj.plan) if proj.plan else None
+    return ProjectView(proj, rec, plan, tracks, copies)
+
+
+def projects_of(vault: Vault, actor: Actor, recording_id: str) -> list[RedactionProject]:
+    """The redaction projects of a recording, oldest first."""
+    _require(vault, actor, Permission.REDACTION_MANAGE, "view redaction projects", recording_id)
+    with vault.sessions() as s:
+        rows = list(
+            s.scalars(
+                select(RedactionProject)
+                .where(RedactionProject.recording_id == recording_id)
+                .order_by(RedactionProject.created_at)
+            )
+        )
+        s.expunge_all()
+    return rows
+
+
+def _edit(
+    vault: Vault,
+    actor: Actor,
+    project_id: str,
+    change: Callable[[RedactionPlan], tuple[RedactionPlan, dict[str, Any]]],
+) -> RedactionPlan:
+    """Apply ``change`` to the working plan in one audited transaction."""
+    recording_id = _project_recording(vault, project_id)
+    _require(vault, actor, Permission.REDACTION_MANAGE, "edit redactions", recording_id)
+    with transaction(vault.sessions) as s:
+        proj = s.get(RedactionProject, project_id, with_for_update=True)
+        assert proj is not None
+        if proj.status != ProjectStatus.REVIEW.value:
+            raise ProjectError(
+                f"Project {project_id} is {proj.status}, not ready for review decisions."
+            )
+        try:
+            new_plan, details = change(RedactionPlan.from_json(proj.plan))
+        except PlanError as exc:
+            raise ProjectError(str(exc)) from None
+        proj.plan = new_plan.to_json()
+        proj.revision += 1
+        proj.updated_at = utcnow()
+        record(
+            s,
+            actor,
+            AuditAction.REDACTION_EDIT,
+            "recording",
+            recording_id,
+            {"project": project_id, "revision": proj.revision} | details,
+        )
+        return new_plan
+
+
+def _reason(value: str) -> ReasonCode:
+    try:
+        return ReasonCode(value)
+    except ValueError:
+        codes = ", ".join(c.value for c in ReasonCode)
+        raise ProjectError(f"Unknown reason code {value!r}; choose one of {codes}.") from None
+
+
+def decide_track(
+    vault: Vault,
+    actor: Actor,
+    project_id: str,
+    track_id: int,
+    *,
+    include: bool,
+    reason: str,
+    note: str = "",
+) -> RedactionPlan:
+    """Redact (include) or keep visible (exclude) one track, with a reason code."""
+    code = _reason(reason)
+
+    def change(plan: RedactionPlan) -> tuple[RedactionPlan, dict[str, Any]]:
+        tracks = list(plan.tracks)
+        for i, t in enumerate(tracks):
+            if t.track_id == track_id:
+                old = {"include": t.include, "reason": t.reason.value if t.reason else None}
+                tracks[i] = dataclasses.replace(t, include=include, reason=code, note=note)
+                details = {
+                    "track": track_id,
+                    "old": old,
+                    "new": {"include": include, "reason": code.value},
+                }
+                return dataclasses.replace(plan, tracks=tuple(tracks)), details
+        raise ProjectError(f"Project {project_id} has no track {track_id}.")
+
+    return _edit(vault, actor, project_id, change)
+
+
+def _frames(plan: RedactionPlan, start_s: float, end_s: float | None) -> tuple[int, int | None]:
+    """Frame indices of a time range (seconds) in the plan's video."""
+    if plan.video is None:
+        raise ProjectError("The plan names no video; cannot convert times to frames.")
+    if start_s < 0 or (end_s is not None and end_s <= start_s):
+        raise ProjectError(f"The range {start_s}-{end_s} s is empty or negative.")
+    start = plan.video.frame_at_ms(round(start_s * 1000))
+    end = None if end_s is None else plan.video.frame_at_ms(round(end_s * 1000))
+    return start, end
+
+
+def add_box(
+    vault: Vault,
+    actor: Actor,
+    project_id: str,
+    keyframes: Sequence[tuple[int, int, int, int, int]],
+    *,
+    reason: str,
+    note: str = "",
+) -> RedactionPlan:
+    """Add a manual box given at keyframes ``(frame, x1, y1, x2, y2)``, interpolated between."""
+    code = _reason(reason)
+    try:
+        box = ManualBox(tuple(FrameBox(*k) for k in sorted(keyframes)), code, note)
+    except (PlanError, TypeError) as exc:
+        raise ProjectError(f"Bad manual box: {exc}") from None
+
+    def change(plan: RedactionPlan) -> tuple[RedactionPlan, dict[str, Any]]:
+        new = dataclasses.replace(plan, manual=(*plan.manual, box))
+        return new, {
+            "added": "box",
+            "keyframes": [k.to_row() for k in box.keyframes],
+            "reason": code.value,
+        }
+
+    return _edit(vault, actor, project_id, change)
+
+
+def add_full_frame(
+    vault: Vault,
+    actor: Actor,
+    project_id: str,
+    start_s: float,
+    end_s: float | None,
+    *,
+    reason: str,
+    note: str = "",
+) -> RedactionPlan:
+    """Redact the whole picture from ``start_s`` to ``end_s`` seconds (None: to the end)."""
+    code = _reason(reason)
+
+    def change(plan: RedactionPlan) -> tuple[RedactionPlan, dict[str, Any]]:
+        start, end = _frames(plan, start_s, end_s)
+        item = FrameRange(start, end, code, note)
+        new = dataclasses.replace(plan, full_frame=(*plan.full_frame, item))
+        return new, {
+            "added": "full_frame",
+            "start_frame": start,
+            "end_frame": end,
+            "reason": code.value,
+        }
+
+    return _edit(vault, actor, project_id, change)
+
+
+def add_audio(
+    vault: Vault,
+    actor: Actor,
+    project_id: str,
+    start_s: float,
+    end_s: float,
+    *,
+    mode: str,
+    reason: str,
+    note: str = "",
+) -> RedactionPlan:
+    """Mute or bleep the audio from ``start_s`` to ``end_s`` seconds."""
+    code = _reason(reason)
+    try:
+        how = AudioMode(mode)
+    except ValueError:
+        raise ProjectError(f"Unknown audio mode {mode!r}; choose mute or bleep.") from None
+    if start_s < 0 or end_s <= start_s:
+        raise ProjectError(f"The range {start_s}-{end_s} s is empty or negative.")
+    item = AudioRange(round(start_s * 1000), round(end_s * 1000), how, code, note)
+
+    def change(plan: RedactionPlan) -> tuple[RedactionPlan, dict[str, Any]]:
+        new = dataclasses.replace(plan, audio=(*plan.audio, item))
+        return new, {
+            "added": "audio",
+            "start_ms": item.start_ms,
+            "end_ms": item.end_ms,
+            "mode": how.value,
+            "reason": code.value,
+        }
+
+    return _edit(vault, actor, project_id, change)
+
+
+def remove_item(
+    vault: Vault, actor: Actor, project_id: str, kind: str, number: int
+) -> RedactionPlan:
+    """Remove manual box, full-frame range or audio range ``number`` (1-based)."""
+    fields = {"box": "manual", "full_frame": "full_frame", "audio": "audio"}
+    if kind not in fields:
+        raise ProjectError(f"Unknown kind {kind!r}; choose box, full_frame or audio.")
+    name = fields[kind]
+
+    def change(plan: RedactionPlan) -> tuple[RedactionPlan, dict[str, Any]]:
+        items = list(getattr(plan, name))
+        if not 1 <= number <= len(items):
+            raise ProjectError(f"Project {project_id} has no {kind} number {number}.")
+        gone = items.pop(number - 1)
+        if name == "manual":
+            new = dataclasses.replace(plan, manual=tuple(items))
+        elif name == "full_frame":
+            new = dataclasses.replace(plan, full_frame=tuple(items))
+        else:
+            new = dataclasses.replace(plan, audio=tuple(items))
+        return new, {"removed": kind, "number": number, "reason": gone.reason.value}
+
+    return _edit(vault, actor, project_id, change)
+
+
+def set_style(vault: Vault, actor: Actor, project_id: str, style: str) -> RedactionPlan:
+    """Choose how redactions are drawn: blur, pixelate or box."""
+    try:
+        chosen = Style(style)
+    except ValueError:
+        raise ProjectError(f"Unknown style {style!r}; choose blur, pixelate or box.") from None
+
+    def change(plan: RedactionPlan) -> tuple[RedactionPlan, dict[str, Any]]:
+        old = plan.settings.style.value
+        settings = dataclasses.replace(plan.settings, style=chosen)
+        details = {"style": {"old": old, "new": chosen.value}}
+        return dataclasses.replace(plan, settings=settings), details
+
+    return _edit(vault, actor, project_id, change)
+
+
+# --- rendering and quality control -----------------------------------------------------
+
+
+def render(
+    vault: Vault,
+    actor: Actor,
+    project_id: str,
+    *,
+    qc_threshold: float = QC_THRESHOLD,
+    progress: Progress | None = None,
+) -> CopyView:
+    """Render the working plan to a new blob, run QC on it, and record the copy."""
+    recording_id = _project_recording(vault, project_id)
+    _require(vault, actor, Permission.REDACTION_MANAGE, "render redactions", recording_id)
+    with vault.sessions() as s:
+        proj = s.get(RedactionProject, project_id)
+        assert proj is not None
+        if proj.status != ProjectStatus.REVIEW.value:
+            raise ProjectError(f"Project {project_id} is {proj.status}; nothing to render.")
+        plan_json, revision, sha = proj.plan, proj.revision, proj.source_sha256
+        analysis = dict(proj.analysis)
+    plan = RedactionPlan.from_json(plan_json)
+    with tempfile.TemporaryDirectory(prefix="bodycam-render-") as tmp:
+        out = Path(tmp) / "redacted.mp4"
+        try:
+            with source_file(vault.store, sha) as src:
+                report = render_plan(src, out, plan, progress)
+            findings = qc_scan(out, qc_threshold)
+        except RedactionError as exc:
+            raise ProjectError(f"Rendering failed: {exc}") from None
+        info = vault.store.put_file(out, expected_sha256=report.sha256 or None)
+    status = CopyStatus.NEEDS_REVIEW if findings else CopyStatus.CLEAN
+    with transaction(vault.sessions) as s:
+        proj = s.get(RedactionProject, project_id, with_for_update=True)
+        assert proj is not None
+        if proj.revision != revision:
+            raise ProjectError(
+                f"Project {project_id} changed while it was rendering; render it again."
+            )
+        copy = RedactedCopy(
+            project_id=project_id,
+            recording_id=recording_id,
+            source_sha256=sha,
+            sha256=info.sha256,
+            size_bytes=info.size,
+            plan=plan_json,
+            plan_hash=plan.plan_hash(),
+            engine=report.engine,
+            detector=str(analysis.get("detector", "")),
+            render={
+                "frames": report.frames,
+                "redacted_frames": report.redacted_frames,
+                "full_frames": report.full_frames,
+                "boxes": report.boxes,
+                "audio": report.audio,
+                "muted_ms": round(report.muted_s * 1000),
+                "bleeped_ms": round(report.bleeped_s * 1000),
+            },
+            qc_threshold=qc_threshold,
+            status=status.value,
+            created_by=actor.user_id,
+        )
+        s.add(copy)
+        s.flush()
+        rows = [
+            QCFinding(
+                copy_id=copy.id,
+                number=n,
+                start_frame=f.start_frame,
+                end_frame=f.end_frame,
+                start_s=f.start_s,
+                end_s=f.end_s,
+                box=list(f.box),
+                box_frame=f.box_frame,
+                score=f.score,
+            )
+            for n, f in enumerate(findings, 1)
+        ]
+        s.add_all(rows)
+        record(
+            s,
+            actor,
+            AuditAction.REDACTION_RENDER,
+            "recording",
+            recording_id,
+            {
+                "project": project_id,
+                "copy": copy.id,
+                "sha256": info.sha256,
+                "source_sha256": sha,
+                "plan_hash": copy.plan_hash,
+                "engine": copy.engine,
+                "detector": copy.detector,
+                "qc_findings": len(rows),
+            },
+        )
+        s.flush()
+        s.expunge_all()
+    return CopyView(copy, rows)
+
+
+def copy_view(vault: Vault, actor: Actor, copy_id: str) -> CopyView:
+    """A redacted copy and its findings (no footage is shown: not audited)."""
+    recording_id = _copy_recording(vault, copy_id)
+    _require(vault, actor, Permission.REDACTION_MANAGE, "view redacted copies", recording_id)
+    with vault.sessions() as s:
+        copy = s.get(RedactedCopy, copy_id)
+        assert copy is not None
+        findings = list(
+            s.scalars(
+                select(QCFinding).where(QCFinding.copy_id == copy_id).order_by(QCFinding.number)
+            )
+        )
+        s.expunge_all()
+    return CopyView(copy, findings)
+
+
+def accept_finding(vault: Vault, actor: Actor, copy_id: str, number: int, reason: str) -> CopyView:
+    """Resolve a QC finding by accepting it with a reason (e.g. a face on a poster)."""
+    recording_id = _copy_recording(vault, copy_id)
+    _require(vault, actor, Permission.REDACTION_APPROVE, "resolve QC findings", recording_id)
+    if not reason.strip():
+        raise ProjectError("Accepting a finding needs a reason.")
+    with transaction(vault.sessions) as s:
+        copy = s.get(RedactedCopy, copy_id, with_for_update=True)
+        assert copy is not None
+        if copy.status == CopyStatus.APPROVED.value:
+            raise ProjectError(f"Copy {copy_id} is already approved.")
+        finding = s.scalars(
+            select(QCFinding).where(QCFinding.copy_id == copy_id, QCFinding.number == number)
+        ).first()
+        if finding is None:
+            raise ProjectError(f"Copy {copy_id} has no finding {number}.")
+        finding.accepted = True
+        finding.reason = reason.strip()
+        finding.resolved_by = actor.user_id
+        finding.resolved_at = utcnow()
+        s.flush()
+        still_open = s.scalars(
+            select(QCFinding.id).where(QCFinding.copy_id == copy_id, QCFinding.accepted.is_(False))
+        ).first()
+        if still_open is None:
+            copy.status = CopyStatus.CLEAN.value
+        record(
+            s,
+            actor,
+            AuditAction.REDACTION_FINDING_ACCEPT,
+            "recording",
+            recording_id,
+            {"copy": copy_id, "finding": number, "reason": finding.reason},
+        )
+    return copy_view(vault, actor, copy_id)
+
+
+def approve(vault: Vault, actor: Actor, copy_id: str, note: str = "") -> CopyView:
+    """Approve a copy for release; refused while any QC finding is unresolved."""
+    recording_id = _copy_recording(vault, copy_id)
+    _require(vault, actor, Permission.REDACTION_APPROVE, "approve redacted copies", recording_id)
+    with transaction(vault.sessions) as s:
+        copy = s.get(RedactedCopy, copy_id, with_for_update=True)
+        assert copy is not None
+        if copy.status == CopyStatus.APPROVED.value:
+            raise ProjectError(f"Copy {copy_id} is already approved.")
+        open_ = list(
+            s.scalars(
+                select(QCFinding.number).where(
+                    QCFinding.copy_id == copy_id, QCFinding.accepted.is_(False)
+                )
+            )
+        )
+        if open_:
+            numbers = ", ".join(str(n) for n in open_)
+            raise ProjectError(
+                f"Copy {copy_id} cannot be approved: QC finding(s) {numbers} are unresolved. "
+                "Fix the plan and render again, or accept each finding with a reason."
+            )
+        copy.status = CopyStatus.APPROVED.value
+        copy.approved_by = actor.user_id
+        copy.approved_at = utcnow()
+        copy.approval_note = note
+        record(
+            s,
+            actor,
+            AuditAction.REDACTION_APPROVE,
+            "recording",
+            recording_id,
+            {"copy": copy_id, "sha256": copy.sha256, "plan_hash": copy.plan_hash, "note": note},
+        )
+    return copy_view(vault, actor, copy_id)
+
+
+def download_copy(vault: Vault, actor: Actor, copy_id: str, dest: Path) -> RedactedCopy:
+    """Write a redacted copy to ``dest`` (never overwrites); audited."""
+    recording_id = _copy_recording(vault, copy_id)
+    _require(vault, actor, Permission.REDACTION_MANAGE, "download redacted copies", recording_id)
+    if dest.exists():
+        raise ProjectError(f"{dest} already exists; choose another name.")
+    with transaction(vault.sessions) as s:
+        copy = s.get(RedactedCopy, copy_id)
+        assert copy is not None
+        record(
+            s,
+            actor,
+            AuditAction.REDACTION_DOWNLOAD,
+            "recording",
+            recording_id,
+            {"copy": copy_id, "sha256": copy.sha256},
+        )
+        s.expunge(copy)
+    partial = dest.with_name(dest.name + ".part")
+    try:
+        with partial.open("xb") as f:
+            for chunk in vault.store.iter_bytes(copy.sha256):
+                f.write(chunk)
+        shutil.move(partial, dest)
+    finally:
+        partial.unlink(missing_ok=True)
+    return copy
+
+
+def plan_summary(plan: RedactionPlan) -> dict[str, Any]:
+    """Counts of what a plan redacts, for listings."""
+    return {
+        "tracks": len(plan.tracks),
+        "tracks_redacted": sum(1 for t in plan.tracks if t.include),
+        "manual_boxes": len(plan.manual),
+        "full_frame_ranges": len(plan.full_frame),
+        "audio_ranges": len(plan.audio),
+        "style": plan.settings.style.value,
+    }
