@@ -83,11 +83,11 @@ def test_render_refuses_a_bad_plan_with_the_field_named(
 
 def test_bulk_then_qc_is_clean(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     out = tmp_path / "bulk.mp4"
-    done = bodycam("bulk", str(pair_file(tmp_path_factory)), str(out), "--audio", "mute")
+    done = bodycam("bulk-file", str(pair_file(tmp_path_factory)), str(out), "--audio", "mute")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"Wrote {out}: 30 frames redacted whole, audio muted")
     done = bodycam("qc", str(out))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "bulk.mp4: no face visible (threshold 0.1)."
-    done = bodycam("bulk", "a.mp4", "b.mp4", "--audio", "keep")
+    done = bodycam("bulk-file", "a.mp4", "b.mp4", "--audio", "keep")
     assert done.returncode == 2 and "keep" in done.stderr

@@ -71,11 +71,15 @@ def test_review_render_qc_and_approve(ctx, vault, dept, recording, project, clip
     # A manual box over the kept face for its first 6 frames only.
     first, after = kept.boxes[0], kept.boxes[10]
     projects.add_box(
-        vault, clerk, pid,
-        [(first.frame, first.x1, first.y1, first.x2, first.y2),
-         (first.frame + 5, first.x1, first.y1, first.x2, first.y2)],
+        vault,
+        clerk,
+        pid,
+        [
+            (first.frame, first.x1, first.y1, first.x2, first.y2),
+            (first.frame + 5, first.x1, first.y1, first.x2, first.y2),
+        ],
         reason="personal_data",
-    )  # fmt: skip
+    )
     projects.add_audio(vault, clerk, pid, 0.5, 1.0, mode="bleep", reason="personal_data")
     with pytest.raises(ProjectError, match="Unknown reason code 'nope'"):
         projects.add_full_frame(vault, clerk, pid, 0, 1, reason="nope")
@@ -117,9 +121,14 @@ def test_review_render_qc_and_approve(ctx, vault, dept, recording, project, clip
     assert approved.copy.status == CopyStatus.APPROVED
 
     actions = _audit(vault, recording)
-    for action in ("redaction:project:detect", "redaction:project:edit", "redaction:copy:render",
-                   "redaction:copy:download", "redaction:finding:accept",
-                   "redaction:copy:approve"):  # fmt: skip
+    for action in (
+        "redaction:project:detect",
+        "redaction:project:edit",
+        "redaction:copy:render",
+        "redaction:copy:download",
+        "redaction:finding:accept",
+        "redaction:copy:approve",
+    ):
         assert action in actions, action
     report = verify_all(ctx, dept.actor("auditor"))
     assert report.ok and report.copies == 1
@@ -155,3 +164,68 @@ def test_edits_are_refused_cleanly(vault, dept, project):
         projects.add_audio(vault, clerk, pid, 2, 1, mode="mute", reason="victim")
     view = projects.show(vault, clerk, pid)
     assert view.project.revision == 0  # nothing half-written
+
+
+# --- bulk and audio ----------------------------------------------------------------------
+
+
+def test_bulk_blurs_every_frame_and_removes_the_audio(ctx, vault, dept, recording, clip):
+    clerk = dept.actor("clerk")
+    with pytest.raises(ProjectError, match="removes or mutes the audio"):
+        projects.bulk(vault, clerk, recording, audio="keep")
+    view = projects.bulk(vault, clerk, recording, audio="remove")
+    assert view.copy.status == CopyStatus.CLEAN and view.findings == []
+    out = Path(ctx.settings.resolved_home) / "bulk.mp4"
+    projects.download_copy(vault, clerk, view.copy.id, out)
+    with av.open(str(out)) as c:
+        assert not c.streams.audio
+    frames = _frames(out)
+    for i in (0, len(frames) // 2):
+        truth, boxes = clip.frame(i)
+        for x1, y1, x2, y2 in boxes:
+            assert correlation(frames[i][y1:y2, x1:x2], truth[y1:y2, x1:x2]) < 0.3
+    with pytest.raises(PermissionDenied):
+        projects.bulk(vault, dept.actor("sgt_a"), recording)
+
+
+@pytest.fixture(scope="session")
+def personal_video(tmp_path_factory):
+    from tests.redaction.conftest import PERSONAL
+    from tests.redaction.speech import spoken_clip
+
+    return spoken_clip(tmp_path_factory.mktemp("speech") / "personal.mp4", PERSONAL)
+
+
+def test_transcript_phrases_and_suggestions_become_audio_ranges(vault, dept, personal_video):
+    clerk = dept.actor("clerk")
+    rid = ingest_file(vault, clerk, personal_video.path, officer_badge="1001").id
+    pid = projects.detect(vault, clerk, rid).project.id
+    with pytest.raises(ProjectError, match="no transcript yet"):
+        projects.transcript_of(vault, clerk, pid)
+    transcript = projects.transcribe(vault, clerk, pid)
+    assert len(transcript.words) > 20
+    assert projects.transcript_of(vault, clerk, pid).text == transcript.text
+
+    start, end = personal_video.part_of("Elm Street")
+    ranges = projects.redact_phrase(
+        vault, clerk, pid, "Elm Street", mode="bleep", reason="personal_data"
+    )
+    assert ranges and all(start - 0.5 <= r.start < r.end <= end + 0.5 for r in ranges)
+    with pytest.raises(ProjectError, match="is not in the transcript"):
+        projects.redact_phrase(vault, clerk, pid, "zebra crossing", mode="mute", reason="other")
+
+    found = projects.suggest_audio(vault, clerk, pid)
+    kinds = [s.entity for s in found]
+    assert "PHONE_NUMBER" in kinds
+    phone = kinds.index("PHONE_NUMBER") + 1
+    projects.apply_suggestions(vault, clerk, pid, [phone])
+    plan = projects.show(vault, clerk, pid).plan
+    assert plan is not None and len(plan.audio) == len(ranges) + 1
+    p_start, p_end = personal_video.part_of("phone number")
+    added = plan.audio[-1]
+    assert p_start - 0.5 <= added.start_ms / 1000 < added.end_ms / 1000 <= p_end + 0.5
+
+    view = projects.render(vault, clerk, pid)
+    assert view.copy.render["bleeped_ms"] > 0
+    actions = _audit(vault, rid)
+    assert "redaction:project:transcribe" in actions

@@ -54,6 +54,8 @@ class AuditAction(StrEnum):
     """A redaction project was started on a recording (details: project, tracks found)."""
     REDACTION_VIEW = "redaction:project:view"
     """A redaction project, with its face thumbnails, was looked at (details: project)."""
+    REDACTION_TRANSCRIBE = "redaction:project:transcribe"
+    """The audio of a project's recording was transcribed (details: project, model, words)."""
     REDACTION_EDIT = "redaction:project:edit"
     """A redaction decision changed: a track, box, range or style (details: old, new)."""
     REDACTION_RENDER = "redaction:copy:render"

@@ -267,7 +267,7 @@ def qc_command(
         _say(f"{source.name}: no face visible (threshold {threshold}).")
 
 
-@redact_app.command("bulk")
+@redact_app.command("bulk-file")
 def bulk_command(
     source: Annotated[Path, typer.Argument(help="Video to redact whole (IN).")],
     output: Annotated[Path, typer.Argument(help="Redacted MP4 to write (OUT).")],

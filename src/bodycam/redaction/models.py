@@ -64,6 +64,7 @@ class RedactionProject(Base):
     analysis: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     plan: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str] = mapped_column(Text, default="")
+    transcript: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class RedactionTrack(Base):

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,6 +42,7 @@ from bodycam.redaction.models import (
 from bodycam.redaction.plan import (
     AudioMode,
     AudioRange,
+    AudioTrack,
     FrameBox,
     FrameRange,
     ManualBox,
@@ -52,7 +53,11 @@ from bodycam.redaction.plan import (
 from bodycam.redaction.plan_render import render_plan
 from bodycam.redaction.qc import QC_THRESHOLD, qc_scan
 from bodycam.redaction.styles import Style
+from bodycam.redaction.transcript import AudioRedaction, Transcript, phrase_ranges
 from bodycam.storage.interface import BlobStore
+
+if TYPE_CHECKING:
+    from bodycam.redaction.pii import Suggestion
 
 Progress = Callable[[int, int], None]
 
@@ -509,6 +514,216 @@ def set_style(vault: Vault, actor: Actor, project_id: str, style: str) -> Redact
         return dataclasses.replace(plan, settings=settings), details
 
     return _edit(vault, actor, project_id, change)
+
+
+# --- bulk -----------------------------------------------------------------------------
+
+
+def bulk(
+    vault: Vault,
+    actor: Actor,
+    recording_id: str,
+    *,
+    audio: str = "remove",
+    progress: Progress | None = None,
+) -> CopyView:
+    """Blur every frame of a recording whole and remove (or mute) its audio, as a copy.
+
+    For large requests where the agency releases what happened, not who was there. No
+    detection runs; the project's plan is the bulk preset, rendered and QC-checked like
+    any other.
+    """
+    try:
+        track = AudioTrack(audio)
+    except ValueError:
+        raise ProjectError(f"Unknown audio choice {audio!r}; choose remove or mute.") from None
+    if track == AudioTrack.keep:
+        raise ProjectError("A bulk redaction removes or mutes the audio; choose remove or mute.")
+    _require(vault, actor, Permission.REDACTION_MANAGE, "redact recordings", recording_id)
+    plan = RedactionPlan.bulk(audio=track, reason=ReasonCode.other)
+    with transaction(vault.sessions) as s:
+        rec = _recording(s, vault, actor, recording_id)
+        proj = RedactionProject(
+            recording_id=rec.id,
+            source_sha256=rec.sha256,
+            created_by=actor.user_id,
+            status=ProjectStatus.REVIEW.value,
+            analysis={"mode": "bulk", "audio": track.value},
+            plan=plan.to_json(),
+        )
+        s.add(proj)
+        s.flush()
+        project_id = proj.id
+        record(
+            s,
+            actor,
+            AuditAction.REDACTION_DETECT,
+            "recording",
+            rec.id,
+            {"project": project_id, "sha256": rec.sha256, "stage": "bulk", "audio": track.value},
+        )
+    return render(vault, actor, project_id, progress=progress)
+
+
+# --- audio: transcript, search, suggestions --------------------------------------------
+
+
+def transcribe(
+    vault: Vault,
+    actor: Actor,
+    project_id: str,
+    *,
+    model: Path | None = None,
+    progress: Progress | None = None,
+) -> Transcript:
+    """Transcribe the project's recording on this machine and keep it with the project."""
+    from bodycam.redaction.speech import AudioInputError, SpeechModelError, load_speech_model
+    from bodycam.redaction.speech import transcribe as run
+
+    recording_id = _project_recording(vault, project_id)
+    _require(vault, actor, Permission.REDACTION_MANAGE, "transcribe recordings", recording_id)
+    with vault.sessions() as s:
+        proj = s.get(RedactionProject, project_id)
+        assert proj is not None
+        sha = proj.source_sha256
+    try:
+        speech = load_speech_model(model)
+        with source_file(vault.store, sha) as src:
+            seconds = None
+            if progress is not None:
+                step = progress
+
+                def seconds(done: float, total: float) -> None:
+                    step(int(done), int(total))
+
+            found = run(src, model=speech, progress=seconds)
+    except (SpeechModelError, AudioInputError, OSError) as exc:
+        raise ProjectError(f"Transcription failed: {exc}") from None
+    with transaction(vault.sessions) as s:
+        proj = s.get(RedactionProject, project_id)
+        assert proj is not None
+        proj.transcript = found.to_json()
+        proj.updated_at = utcnow()
+        record(
+            s,
+            actor,
+            AuditAction.REDACTION_TRANSCRIBE,
+            "recording",
+            recording_id,
+            {
+                "project": project_id,
+                "model": found.model,
+                "model_sha256": found.model_sha256,
+                "words": len(found.words),
+            },
+        )
+    return found
+
+
+def transcript_of(vault: Vault, actor: Actor, project_id: str) -> Transcript:
+    """The project's stored transcript (reading it is audited like viewing the project)."""
+    recording_id = _project_recording(vault, project_id)
+    _require(vault, actor, Permission.REDACTION_MANAGE, "read transcripts", recording_id)
+    with transaction(vault.sessions) as s:
+        proj = s.get(RedactionProject, project_id)
+        assert proj is not None
+        if not proj.transcript:
+            raise ProjectError(
+                f"Project {project_id} has no transcript yet; run `bodycam redact transcript` "
+                "first."
+            )
+        record(
+            s,
+            actor,
+            AuditAction.REDACTION_VIEW,
+            "recording",
+            recording_id,
+            {"project": project_id, "transcript": True},
+        )
+        text = proj.transcript
+    return Transcript.from_json(text)
+
+
+def redact_phrase(
+    vault: Vault,
+    actor: Actor,
+    project_id: str,
+    phrase: str,
+    *,
+    mode: str,
+    reason: str,
+    padding: float = 0.15,
+) -> list[AudioRedaction]:
+    """Mute or bleep every occurrence of ``phrase`` in the project's transcript."""
+    transcript = transcript_of(vault, actor, project_id)
+    found = phrase_ranges(
+        transcript, [phrase], reason=_reason(reason).value, mode=_audio_mode(mode), padding=padding
+    )
+    if not found:
+        raise ProjectError(f"{phrase!r} is not in the transcript of project {project_id}.")
+    _add_audio_ranges(vault, actor, project_id, found, f"phrase {phrase!r}")
+    return found
+
+
+def suggest_audio(
+    vault: Vault, actor: Actor, project_id: str, *, min_score: float = 0.5
+) -> list[Suggestion]:
+    """Spoken personal data in the project's transcript (names, numbers, dates, addresses)."""
+    from bodycam.redaction.pii import PiiModelError, suggest
+
+    transcript = transcript_of(vault, actor, project_id)
+    try:
+        return suggest(transcript, min_score=min_score)
+    except PiiModelError as exc:
+        raise ProjectError(str(exc)) from None
+
+
+def apply_suggestions(
+    vault: Vault,
+    actor: Actor,
+    project_id: str,
+    numbers: Sequence[int],
+    *,
+    mode: str = "bleep",
+    min_score: float = 0.5,
+    padding: float = 0.15,
+) -> list[AudioRedaction]:
+    """Add the audio ranges of suggestions ``numbers`` (1-based, as listed) to the plan."""
+    from bodycam.redaction.pii import suggestion_ranges
+
+    found = suggest_audio(vault, actor, project_id, min_score=min_score)
+    chosen = []
+    for n in numbers:
+        if not 1 <= n <= len(found):
+            raise ProjectError(f"There is no suggestion {n}; there are {len(found)}.")
+        chosen.append(found[n - 1])
+    transcript = transcript_of(vault, actor, project_id)
+    ranges = suggestion_ranges(transcript, chosen, mode=_audio_mode(mode), padding=padding)
+    _add_audio_ranges(
+        vault, actor, project_id, ranges, "suggestions " + ",".join(map(str, numbers))
+    )
+    return ranges
+
+
+def _audio_mode(mode: str) -> Literal["mute", "bleep"]:
+    if mode == "mute":
+        return "mute"
+    if mode == "bleep":
+        return "bleep"
+    raise ProjectError(f"Unknown audio mode {mode!r}; choose mute or bleep.")
+
+
+def _add_audio_ranges(
+    vault: Vault, actor: Actor, project_id: str, ranges: Sequence[AudioRedaction], source: str
+) -> None:
+    items = tuple(AudioRange(**r.to_dict()) for r in ranges)
+
+    def change(plan: RedactionPlan) -> tuple[RedactionPlan, dict[str, Any]]:
+        new = dataclasses.replace(plan, audio=(*plan.audio, *items))
+        added = [[i.start_ms, i.end_ms, i.mode.value, i.reason.value] for i in items]
+        return new, {"added": "audio", "from": source, "ranges": added}
+
+    _edit(vault, actor, project_id, change)
 
 
 # --- rendering and quality control -----------------------------------------------------

@@ -489,6 +489,166 @@ def download_command(
     out.print(f"{dest}: {copy.size_bytes} bytes, sha256 {copy.sha256}", markup=False)
 
 
+def bulk_command(
+    recordings: Annotated[list[str], typer.Argument(help="Recordings to redact whole.")],
+    audio: Annotated[str, typer.Option(help="remove the audio track, or mute it.")] = "remove",
+    as_json: AsJson = False,
+) -> None:
+    """Blur every frame of each recording and remove or mute its audio, as redacted copies."""
+    from bodycam.evidence.service import Vault
+    from bodycam.redaction import projects
+
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        vault = Vault.from_context(ctx)
+        for rid in recordings:
+            bar, step = _bar(f"bulk {rid}", as_json)
+
+            def run(rid: str = rid, step: Callable[[int, int], None] = step) -> CopyView:
+                return projects.bulk(vault, actor, rid, audio=audio, progress=step)
+
+            with bar:
+                view = guarded(run)
+            if as_json:
+                print(json.dumps(_copy_json(view)), flush=True)
+            else:
+                _print_copy(view)
+
+
+def transcript_command(
+    project_id: Annotated[str, typer.Argument(help="Redaction project.")],
+    search: Annotated[str | None, typer.Option(help="Only show where this phrase is said.")] = None,
+    again: Annotated[bool, typer.Option("--again", help="Transcribe again.")] = False,
+    model: Annotated[
+        Path | None, typer.Option(help="A CTranslate2 Whisper model folder (default: shipped).")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Transcribe the recording's audio (once; on this machine) and print or search it."""
+    from bodycam.evidence.service import Vault
+    from bodycam.redaction import projects
+    from bodycam.redaction.projects import ProjectError
+    from bodycam.redaction.transcript import search as find
+
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        vault = Vault.from_context(ctx)
+
+        def load() -> Any:
+            if not again:
+                try:
+                    return projects.transcript_of(vault, actor, project_id)
+                except ProjectError as exc:
+                    if "no transcript yet" not in str(exc):
+                        raise
+            bar, step = _bar("transcribing", as_json)
+            with bar:
+                return projects.transcribe(vault, actor, project_id, model=model, progress=step)
+
+        transcript = guarded(load)
+    if search is not None:
+        matches = find(transcript, search)
+        if as_json:
+            print(
+                json.dumps(
+                    [
+                        {"start": round(m.start, 3), "end": round(m.end, 3), "text": m.text}
+                        for m in matches
+                    ]
+                )
+            )
+        else:
+            for m in matches:
+                out.print(f"{m.start:8.2f}-{m.end:8.2f}  {m.text}", markup=False)
+            if not matches:
+                err.print(f"{search!r} is not in the transcript.", markup=False)
+        return
+    if as_json:
+        print(transcript.to_json())
+        return
+    for seg in transcript.segments:
+        out.print(f"{seg.start:8.2f}-{seg.end:8.2f}  {seg.text.strip()}", markup=False)
+
+
+def words_command(
+    project_id: Annotated[str, typer.Argument(help="Redaction project.")],
+    phrase: Annotated[str, typer.Argument(help="Words to hide wherever they are said.")],
+    reason: Reason,
+    bleep: Annotated[bool, typer.Option("--bleep/--mute", help="Bleep (tone) or mute.")] = True,
+    as_json: AsJson = False,
+) -> None:
+    """Mute or bleep every occurrence of a phrase in the transcript."""
+    from bodycam.evidence.service import Vault
+    from bodycam.redaction import projects
+
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        found = guarded(
+            lambda: projects.redact_phrase(
+                Vault.from_context(ctx),
+                actor,
+                project_id,
+                phrase,
+                mode="bleep" if bleep else "mute",
+                reason=reason,
+            )
+        )
+    if as_json:
+        print(json.dumps([r.to_dict() for r in found]))
+    else:
+        for r in found:
+            out.print(f"{r.mode} {r.start:.2f}-{r.end:.2f} s ({r.reason})", markup=False)
+
+
+def suggest_command(
+    project_id: Annotated[str, typer.Argument(help="Redaction project.")],
+    apply: Annotated[
+        str | None, typer.Option(help="Add these suggestions (e.g. 1,3) to the plan.")
+    ] = None,
+    bleep: Annotated[bool, typer.Option("--bleep/--mute", help="Bleep (tone) or mute.")] = True,
+    min_score: Annotated[float, typer.Option(help="Hide weaker suggestions.")] = 0.5,
+    as_json: AsJson = False,
+) -> None:
+    """Suggest spoken personal data to hide (names, phone numbers, dates of birth, addresses)."""
+    from bodycam.evidence.service import Vault
+    from bodycam.redaction import projects
+
+    numbers: list[int] = []
+    if apply is not None:
+        if not re.fullmatch(r"\s*\d+(\s*,\s*\d+)*\s*", apply):
+            fail(f"--apply must be suggestion numbers like 1,3, not {apply!r}.")
+        numbers = [int(n) for n in apply.split(",")]
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        vault = Vault.from_context(ctx)
+        found = guarded(
+            lambda: projects.suggest_audio(vault, actor, project_id, min_score=min_score)
+        )
+        if numbers:
+            guarded(
+                lambda: projects.apply_suggestions(
+                    vault,
+                    actor,
+                    project_id,
+                    numbers,
+                    mode="bleep" if bleep else "mute",
+                    min_score=min_score,
+                )
+            )
+    if as_json:
+        print(json.dumps([s.to_dict() for s in found]))
+        return
+    for n, sug in enumerate(found, 1):
+        mark = " (added)" if n in numbers else ""
+        out.print(
+            f"{n:3}. {sug.start:8.2f}-{sug.end:8.2f}  {sug.entity:<16} {sug.score:.2f}  "
+            f"{sug.text}{mark}",
+            markup=False,
+        )
+    if not found:
+        out.print("No spoken personal data suggested.", markup=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add the review commands to the ``redact`` group."""
     app.command("detect")(detect_command)
@@ -504,3 +664,7 @@ def register(app: typer.Typer) -> None:
     app.command("accept")(accept_command)
     app.command("approve")(approve_command)
     app.command("download")(download_command)
+    app.command("bulk")(bulk_command)
+    app.command("transcript")(transcript_command)
+    app.command("words")(words_command)
+    app.command("suggest")(suggest_command)
