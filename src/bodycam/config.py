@@ -69,6 +69,16 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=20 * 1024**3, description="Largest accepted upload in bytes."
     )
+    speech_model: Path | None = Field(
+        default=None,
+        description=(
+            "CTranslate2 Whisper model folder for transcripts; default: the shipped tiny.en."
+        ),
+    )
+    speech_model_sha256: str | None = Field(
+        default=None,
+        description="SHA-256 the speech model's model.bin must have (refused otherwise).",
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:

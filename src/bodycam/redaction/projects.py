@@ -574,9 +574,14 @@ def transcribe(
     project_id: str,
     *,
     model: Path | None = None,
+    model_sha256: str | None = None,
     progress: Progress | None = None,
 ) -> Transcript:
-    """Transcribe the project's recording on this machine and keep it with the project."""
+    """Transcribe the project's recording on this machine and keep it with the project.
+
+    ``model`` is a CTranslate2 Whisper folder (default: the shipped tiny.en, whose hash is
+    pinned); ``model_sha256`` pins another model's ``model.bin``.
+    """
     from bodycam.redaction.speech import AudioInputError, SpeechModelError, load_speech_model
     from bodycam.redaction.speech import transcribe as run
 
@@ -587,7 +592,7 @@ def transcribe(
         assert proj is not None
         sha = proj.source_sha256
     try:
-        speech = load_speech_model(model)
+        speech = load_speech_model(model, sha256=model_sha256)
         with source_file(vault.store, sha) as src:
             seconds = None
             if progress is not None:

@@ -520,7 +520,8 @@ def transcript_command(
     search: Annotated[str | None, typer.Option(help="Only show where this phrase is said.")] = None,
     again: Annotated[bool, typer.Option("--again", help="Transcribe again.")] = False,
     model: Annotated[
-        Path | None, typer.Option(help="A CTranslate2 Whisper model folder (default: shipped).")
+        Path | None,
+        typer.Option(help="A CTranslate2 Whisper model folder (default: BODYCAM_SPEECH_MODEL)."),
     ] = None,
     as_json: AsJson = False,
 ) -> None:
@@ -543,7 +544,14 @@ def transcript_command(
                         raise
             bar, step = _bar("transcribing", as_json)
             with bar:
-                return projects.transcribe(vault, actor, project_id, model=model, progress=step)
+                return projects.transcribe(
+                    vault,
+                    actor,
+                    project_id,
+                    model=model or ctx.settings.speech_model,
+                    model_sha256=ctx.settings.speech_model_sha256,
+                    progress=step,
+                )
 
         transcript = guarded(load)
     if search is not None:
