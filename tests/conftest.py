@@ -8,6 +8,8 @@ once per engine per xdist worker; each test starts from empty tables.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -170,3 +172,36 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
         return path
 
     return get
+
+
+BODYCAM = [sys.executable, "-m", "bodycam.cli"]
+
+
+@pytest.fixture
+def home(
+    ctx: Context, settings: Settings, tmp_path: Path
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """A deployment on the test database, driven only through the CLI."""
+    env = os.environ | {
+        "BODYCAM_HOME": str(settings.resolved_home),
+        "BODYCAM_DATABASE_URL": settings.resolved_database_url,
+        "BODYCAM_STORAGE_URL": settings.resolved_storage_url,
+        "BODYCAM_ADMIN_PASSWORD": "correct-horse-battery",
+    }
+    env.pop("BODYCAM_USER", None)
+
+    def run(
+        *args: str, user: str | None = None, check: int | None = 0
+    ) -> subprocess.CompletedProcess[str]:
+        e = env | ({"BODYCAM_USER": user} if user else {})
+        p = subprocess.run([*BODYCAM, *args], capture_output=True, text=True, env=e, cwd=tmp_path)
+        if check is not None:
+            assert p.returncode == check, (args, p.returncode, p.stdout, p.stderr)
+        return p
+
+    with transaction(ctx.sessions) as s:
+        create_user(s, None, "chief", "administrator")
+        create_user(s, None, "clerk", "records_clerk")
+        create_user(s, None, "aud", "auditor")
+        create_user(s, None, "ofc", "officer", badge="501", squad="A")
+    return run

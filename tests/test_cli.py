@@ -8,42 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from bodycam.auth.service import create_user
-from bodycam.db import transaction
 from bodycam.synth.video import corrupt_variants
+from tests.conftest import BODYCAM
 
 ROOT = Path(__file__).resolve().parents[1]
-BODYCAM = [sys.executable, "-m", "bodycam.cli"]
-
-
-@pytest.fixture
-def home(ctx, settings, tmp_path):
-    """A deployment on the test database, driven only through the CLI."""
-    env = os.environ | {
-        "BODYCAM_HOME": str(settings.resolved_home),
-        "BODYCAM_DATABASE_URL": settings.resolved_database_url,
-        "BODYCAM_STORAGE_URL": settings.resolved_storage_url,
-        "BODYCAM_ADMIN_PASSWORD": "correct-horse-battery",
-    }
-    env.pop("BODYCAM_USER", None)
-
-    def run(
-        *args: str, user: str | None = None, check: int | None = 0
-    ) -> subprocess.CompletedProcess[str]:
-        e = env | ({"BODYCAM_USER": user} if user else {})
-        p = subprocess.run([*BODYCAM, *args], capture_output=True, text=True, env=e, cwd=tmp_path)
-        if check is not None:
-            assert p.returncode == check, (args, p.returncode, p.stdout, p.stderr)
-        return p
-
-    with transaction(ctx.sessions) as s:
-        create_user(s, None, "chief", "administrator")
-        create_user(s, None, "clerk", "records_clerk")
-        create_user(s, None, "aud", "auditor")
-        create_user(s, None, "ofc", "officer", badge="501", squad="A")
-    return run
 
 
 def test_init_and_users(home):

@@ -10,6 +10,7 @@ from bodycam import cli_support
 from bodycam.audit.cli import audit_app, verify_command
 from bodycam.auth.cli import tokens_app, users_app
 from bodycam.evidence.cli import categories_app, ingest_command, recordings_app
+from bodycam.jobs.cli import jobs_app
 from bodycam.redaction import review_cli
 from bodycam.redaction.cli import redact_app
 from bodycam.system_cli import demo_app, init_command, serve_command, worker_command
@@ -42,6 +43,7 @@ app.add_typer(recordings_app, name="recordings")
 app.add_typer(categories_app, name="categories")
 app.add_typer(audit_app, name="audit")
 app.add_typer(demo_app, name="demo")
+app.add_typer(jobs_app, name="jobs")
 review_cli.register(redact_app)
 app.add_typer(redact_app, name="redact")
 

@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=20 * 1024**3, description="Largest accepted upload in bytes."
     )
+    jobs: Literal["inprocess", "worker"] = Field(
+        default="inprocess",
+        description=(
+            "Who runs background jobs: 'inprocess' (bodycam serve too, in a thread) or "
+            "'worker' (only bodycam worker processes)."
+        ),
+    )
     speech_model: Path | None = Field(
         default=None,
         description=(

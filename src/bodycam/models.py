@@ -4,6 +4,7 @@ from bodycam.audit.models import AuditCheckpoint, AuditRecord, AuditTreeState
 from bodycam.auth.models import ApiToken, Squad, User, WebSession
 from bodycam.db import Base
 from bodycam.evidence.models import Category, Recording, RecordingCase, RecordingEdit, RecordingTag
+from bodycam.jobs.models import Job
 from bodycam.redaction.models import QCFinding, RedactedCopy, RedactionProject, RedactionTrack
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "AuditTreeState",
     "Base",
     "Category",
+    "Job",
     "QCFinding",
     "Recording",
     "RecordingCase",

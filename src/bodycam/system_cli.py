@@ -95,7 +95,7 @@ def worker_command(
     interval: Annotated[float, typer.Option(help="Seconds between sealing rounds.")] = 5.0,
     once: Annotated[bool, typer.Option(help="Run one round and exit.")] = False,
 ) -> None:
-    """Run background work: seals the audit log under signed checkpoints on a schedule."""
+    """Run background work: due jobs (detection, rendering) and sealing the audit log."""
     stop = {"now": False}
 
     def _stop(*_: object) -> None:
@@ -103,9 +103,16 @@ def worker_command(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    from bodycam.jobs.runner import load_handlers, run_next
+
+    load_handlers()
     with open_context(seal_on_exit=False) as ctx:
-        err.print(f"worker: sealing the audit log every {interval:g} s (Ctrl-C to stop)")
+        err.print(
+            f"worker: running due jobs, sealing the audit log every {interval:g} s (Ctrl-C to stop)"
+        )
         while not stop["now"]:
+            while not stop["now"] and (job := run_next(ctx)) is not None:
+                err.print(f"worker: job {job.id} ({job.kind}) {job.status}", markup=False)
             cp = seal(ctx.sessions, ctx.signer)
             if cp is not None:
                 err.print(f"worker: sealed checkpoint of size {cp.tree_size}")

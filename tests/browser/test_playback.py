@@ -8,6 +8,7 @@ Skipped with a reason when Chromium or Playwright is not installed.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import threading
@@ -43,7 +44,10 @@ PASSWORD = "browser-test-password"
 @pytest.fixture
 def server(tmp_path):
     if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
+        reason = "Chromium is not installed (apt-get install chromium)"
+        if os.environ.get("BODYCAM_REQUIRE_SERVICES") == "1":
+            pytest.fail(reason + "; BODYCAM_REQUIRE_SERVICES=1 requires it (.ci/run installs it)")
+        pytest.skip(reason)
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     settings = Settings(home=tmp_path / "home", agency_name="Browser Test PD")
     upgrade(settings.resolved_database_url)

@@ -5,6 +5,7 @@ Real video with real faces (faceclip), the real detector, both database engines.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import av
@@ -229,3 +230,62 @@ def test_transcript_phrases_and_suggestions_become_audio_ranges(vault, dept, per
     assert view.copy.render["bleeped_ms"] > 0
     actions = _audit(vault, rid)
     assert "redaction:project:transcribe" in actions
+
+
+# --- as jobs -----------------------------------------------------------------------------
+
+
+def test_detection_and_rendering_run_as_idempotent_jobs(ctx, vault, dept, recording):
+    from bodycam.jobs import runner
+    from bodycam.jobs.models import JobStatus
+
+    runner.load_handlers()
+    clerk = dept.actor("clerk")
+    pid = projects.start_project(vault, clerk, recording, queue_threshold=0.2)
+    waiting = projects.show(vault, clerk, pid)
+    assert waiting.project.status == "detecting" and waiting.detection is not None
+    job = runner.run_next(ctx)
+    assert job is not None and job.status == JobStatus.DONE, job.error
+    assert job.result["tracks"] >= 2
+    view = projects.show(vault, clerk, pid)
+    assert view.project.status == "review" and len(view.tracks) == job.result["tracks"]
+    projects.run_detection(vault, pid)  # a second run changes nothing
+    assert len(projects.show(vault, clerk, pid).tracks) == len(view.tracks)
+
+    first = projects.queue_render(vault, clerk, pid)
+    assert projects.queue_render(vault, clerk, pid) == first  # same plan revision, same job
+    done = runner.run_next(ctx)
+    assert done is not None and done.id == first and done.status == JobStatus.DONE, done.error
+    copy_id = done.result["copy_id"]
+    assert projects.render(vault, clerk, pid).copy.id == copy_id  # same plan, same copy
+    with pytest.raises(PermissionDenied):
+        projects.queue_render(vault, dept.actor("o1"), pid)
+
+
+def test_review_from_the_command_line(home, clip_file):
+    rid = json.loads(
+        home("ingest", str(clip_file), "--officer", "501", "--json", user="clerk").stdout
+    )["id"]
+    queued = json.loads(home("redact", "detect", rid, "--queue", "--json", user="clerk").stdout)
+    assert queued["status"] == "queued"
+    home("redact", "detect", rid, user="ofc", check=3)
+    assert "1 job(s) run" in home("jobs", "run", user="clerk").stdout
+    pid = queued["project_id"]
+    shown = json.loads(home("redact", "show", pid, "--json", user="clerk").stdout)
+    assert shown["status"] == "review" and shown["detection_job"]["status"] == "done"
+    track = shown["tracks"][0]["track"]
+    home("redact", "track", pid, str(track), "--keep", "--reason", "officer", user="clerk")
+    home("redact", "audio", pid, "--from", "0.5", "--to", "1", "--reason", "victim", user="clerk")
+    p = home("redact", "render", pid, "--json", user="clerk", check=1)  # QC sees the kept face
+    copy = json.loads(p.stdout)
+    assert copy["status"] == "needs_review" and copy["findings"]
+    p = home("redact", "approve", copy["id"], user="clerk", check=1)
+    assert "cannot be approved" in p.stderr and "Traceback" not in p.stderr
+    for f in copy["findings"]:
+        home("redact", "accept", copy["id"], str(f["number"]), "--reason", "officer", user="clerk")
+    approved = json.loads(home("redact", "approve", copy["id"], "--json", user="clerk").stdout)
+    assert approved["status"] == "approved"
+    jobs = [json.loads(x) for x in home("jobs", "list", "--json", user="clerk").stdout.splitlines()]
+    assert [j["kind"] for j in jobs] == ["redaction.detect"]
+    home("jobs", "list", "--all", user="clerk", check=3)
+    home("jobs", "show", jobs[0]["id"], user="chief")

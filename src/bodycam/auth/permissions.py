@@ -41,6 +41,8 @@ class Permission(StrEnum):
     """Detect, review and render redactions of recordings one may see; download the copies."""
     REDACTION_APPROVE = "redaction:copy:approve"
     """Resolve quality-control findings and approve a redacted copy for release."""
+    JOBS_VIEW = "system:jobs:view"
+    """See every user's background jobs (status, progress, errors); anyone sees their own."""
     USER_VIEW = "auth:user:view"
     """List users and their roles."""
     USER_MANAGE = "auth:user:manage"
@@ -104,7 +106,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.EXTERNAL: frozenset(),
     Role.EQUIPMENT: frozenset(),
     Role.ANALYST: frozenset(),
-    Role.ADMINISTRATOR: frozenset({P.USER_VIEW, P.USER_MANAGE, P.CATEGORY_MANAGE, P.AUDIT_VERIFY}),
+    Role.ADMINISTRATOR: frozenset(
+        {P.USER_VIEW, P.USER_MANAGE, P.CATEGORY_MANAGE, P.AUDIT_VERIFY, P.JOBS_VIEW}
+    ),
 }
 
 

@@ -29,6 +29,8 @@ from bodycam.evidence.access import readable_recordings
 from bodycam.evidence.models import Recording
 from bodycam.evidence.service import EvidenceError, Vault
 from bodycam.ids import utcnow
+from bodycam.jobs.models import Job
+from bodycam.jobs.runner import submit
 from bodycam.redaction.analyse import analyse_video
 from bodycam.redaction.engine import RedactionError, RedactOptions
 from bodycam.redaction.models import (
@@ -61,6 +63,9 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, int], None]
 
+DETECT_JOB = "redaction.detect"
+RENDER_JOB = "redaction.render"
+
 
 class ProjectError(EvidenceError):
     """A redaction request that cannot be done; the message says why."""
@@ -75,6 +80,7 @@ class ProjectView:
     plan: RedactionPlan | None
     tracks: list[RedactionTrack]
     copies: list[RedactedCopy]
+    detection: Job | None = None  # the detection job, when it was queued as one
 
 
 @dataclass(frozen=True)
@@ -159,14 +165,20 @@ def detect(
     options: RedactOptions | None = None,
     progress: Progress | None = None,
 ) -> ProjectView:
-    """Start a project on a recording and run the analysis (tracks, thumbnails)."""
+    """Start a project on a recording and run the analysis here (tracks, thumbnails)."""
     project_id = start_project(vault, actor, recording_id)
     run_detection(vault, project_id, options=options, progress=progress)
     return show(vault, actor, project_id, audit=False)
 
 
-def start_project(vault: Vault, actor: Actor, recording_id: str) -> str:
-    """Create a project in the 'detecting' state (audited); return its id."""
+def start_project(
+    vault: Vault, actor: Actor, recording_id: str, *, queue_threshold: float | None = None
+) -> str:
+    """Create a project in the 'detecting' state (audited); return its id.
+
+    With ``queue_threshold`` the detection is queued as a ``redaction.detect`` job (at that
+    detection threshold) in the same transaction, for a runner to do.
+    """
     _require(vault, actor, Permission.REDACTION_MANAGE, "redact recordings", recording_id)
     with transaction(vault.sessions) as s:
         rec = _recording(s, vault, actor, recording_id)
@@ -175,15 +187,46 @@ def start_project(vault: Vault, actor: Actor, recording_id: str) -> str:
         )
         s.add(proj)
         s.flush()
-        record(
-            s,
-            actor,
-            AuditAction.REDACTION_DETECT,
-            "recording",
-            rec.id,
-            {"project": proj.id, "sha256": rec.sha256, "stage": "started"},
-        )
+        details: dict[str, Any] = {"project": proj.id, "sha256": rec.sha256, "stage": "started"}
+        if queue_threshold is not None:
+            job = submit(
+                s,
+                DETECT_JOB,
+                {"project_id": proj.id, "threshold": str(queue_threshold)},
+                key=f"{DETECT_JOB}:{proj.id}",
+                created_by=actor.user_id,
+            )
+            details["job"] = job.id
+        record(s, actor, AuditAction.REDACTION_DETECT, "recording", rec.id, details)
         return proj.id
+
+
+def detection_job(vault: Vault, project_id: str) -> Job | None:
+    """The queued detection job of a project, if it has one."""
+    with vault.sessions() as s:
+        job = s.scalars(select(Job).where(Job.key == f"{DETECT_JOB}:{project_id}")).first()
+        if job is not None:
+            s.expunge(job)
+        return job
+
+
+def queue_render(vault: Vault, actor: Actor, project_id: str) -> str:
+    """Queue a ``redaction.render`` job of the project's current plan; return the job id."""
+    recording_id = _project_recording(vault, project_id)
+    _require(vault, actor, Permission.REDACTION_MANAGE, "render redactions", recording_id)
+    with transaction(vault.sessions) as s:
+        proj = s.get(RedactionProject, project_id)
+        assert proj is not None
+        if proj.status != ProjectStatus.REVIEW.value:
+            raise ProjectError(f"Project {project_id} is {proj.status}; nothing to render.")
+        job = submit(
+            s,
+            RENDER_JOB,
+            {"project_id": project_id, "user_id": actor.user_id},
+            key=f"{RENDER_JOB}:{project_id}:{proj.revision}",
+            created_by=actor.user_id,
+        )
+        return job.id
 
 
 def run_detection(
@@ -202,6 +245,8 @@ def run_detection(
         proj = s.get(RedactionProject, project_id)
         if proj is None:
             raise ProjectError(f"There is no redaction project {project_id}.")
+        if proj.status == ProjectStatus.REVIEW.value:
+            return  # already done (a job run twice)
         sha = proj.source_sha256
     try:
         with source_file(vault.store, sha) as path:
@@ -286,7 +331,7 @@ def show(vault: Vault, actor: Actor, project_id: str, *, audit: bool = True) -> 
             )
         s.expunge_all()
     plan = RedactionPlan.from_json(proj.plan) if proj.plan else None
-    return ProjectView(proj, rec, plan, tracks, copies)
+    return ProjectView(proj, rec, plan, tracks, copies, detection_job(vault, project_id))
 
 
 def projects_of(vault: Vault, actor: Actor, recording_id: str) -> list[RedactionProject]:
@@ -753,6 +798,16 @@ def render(
         plan_json, revision, sha = proj.plan, proj.revision, proj.source_sha256
         analysis = dict(proj.analysis)
     plan = RedactionPlan.from_json(plan_json)
+    with vault.sessions() as s:
+        done = s.scalars(
+            select(RedactedCopy.id).where(
+                RedactedCopy.project_id == project_id,
+                RedactedCopy.plan_hash == plan.plan_hash(),
+                RedactedCopy.qc_threshold == qc_threshold,
+            )
+        ).first()
+    if done is not None:  # this exact plan is already rendered: the same copy
+        return copy_view(vault, actor, done)
     with tempfile.TemporaryDirectory(prefix="bodycam-render-") as tmp:
         out = Path(tmp) / "redacted.mp4"
         try:

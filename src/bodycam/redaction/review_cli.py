@@ -67,6 +67,17 @@ def project_json(view: ProjectView) -> dict[str, Any]:
         "revision": p.revision,
         "error": p.error or None,
         "analysis": p.analysis,
+        "detection_job": (
+            {
+                "id": j.id,
+                "status": j.status,
+                "done": j.done,
+                "total": j.total,
+                "error": j.error or None,
+            }
+            if (j := view.detection) is not None
+            else None
+        ),
         "summary": plan_summary(plan) if plan else None,
         "tracks": [
             {
@@ -124,6 +135,10 @@ def _print_project(view: ProjectView) -> None:
     )
     if data["error"]:
         out.print(f"error: {data['error']}", markup=False)
+    job = data["detection_job"]
+    if job and job["status"] != "done":
+        progress = f" ({job['done']}/{job['total']} frames)" if job["total"] else ""
+        out.print(f"detection job {job['id']}: {job['status']}{progress}", markup=False)
     fps = view.plan.video.fps if view.plan and view.plan.video else None
     table = Table("track", "frames", "seconds", "detections", "score", "decision", "reason")
     for t in data["tracks"]:
@@ -204,29 +219,44 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 def detect_command(
     recording_id: Annotated[str, typer.Argument(help="Recording to redact.")],
     threshold: Annotated[float, typer.Option(help="Detection score threshold.")] = 0.2,
+    queue: Annotated[
+        bool, typer.Option("--queue", help="Only queue the detection job; a worker runs it.")
+    ] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Start a redaction project: find and track every face, with thumbnails to review."""
+    """Start a redaction project: find and track every face, with thumbnails to review.
+
+    The detection is a job (`redaction.detect`); it runs here, with progress, unless
+    --queue leaves it to `bodycam worker`, `bodycam serve` or `bodycam jobs run`.
+    """
     from bodycam.evidence.service import Vault
+    from bodycam.jobs.models import JobStatus
+    from bodycam.jobs.runner import load_handlers, run_job
     from bodycam.redaction import projects
-    from bodycam.redaction.engine import RedactOptions
 
     if not 0.0 < threshold < 1.0:
         fail(f"--threshold must be between 0 and 1, not {threshold}.")
+    load_handlers()
     with open_context() as ctx:
         actor = current_actor(ctx)
         vault = Vault.from_context(ctx)
+        pid = guarded(
+            lambda: projects.start_project(vault, actor, recording_id, queue_threshold=threshold)
+        )
+        job = projects.detection_job(vault, pid)
+        assert job is not None
+        if queue:
+            if as_json:
+                print(json.dumps({"project_id": pid, "job_id": job.id, "status": job.status}))
+            else:
+                out.print(f"Project {pid}: detection queued as job {job.id}.", markup=False)
+            return
         bar, step = _bar("detecting", as_json)
         with bar:
-            view = guarded(
-                lambda: projects.detect(
-                    vault,
-                    actor,
-                    recording_id,
-                    options=RedactOptions(threshold=threshold),
-                    progress=step,
-                )
-            )
+            job = run_job(ctx, job.id, step)
+        if job.status != JobStatus.DONE:
+            fail(f"Detection of project {pid} failed: {job.error}")
+        view = guarded(lambda: projects.show(vault, actor, pid, audit=False))
     if as_json:
         print(json.dumps(project_json(view)))
     else:
@@ -392,11 +422,15 @@ def style_command(
 
 def render_command(
     project_id: Annotated[str, typer.Argument(help="Redaction project.")],
+    queue: Annotated[
+        bool, typer.Option("--queue", help="Only queue the render job; a worker runs it.")
+    ] = False,
     as_json: AsJson = False,
 ) -> None:
     """Render the reviewed plan to a new redacted copy, then run quality control on it.
 
-    Exits 1 when QC still sees a face (the copy is kept, to be fixed or accepted).
+    Exits 1 when QC still sees a face (the copy is kept, to be fixed or accepted). With
+    --queue a `redaction.render` job is queued instead (see `bodycam jobs show`).
     """
     from bodycam.evidence.service import Vault
     from bodycam.redaction import projects
@@ -404,6 +438,13 @@ def render_command(
     with open_context() as ctx:
         actor = current_actor(ctx)
         vault = Vault.from_context(ctx)
+        if queue:
+            job_id = guarded(lambda: projects.queue_render(vault, actor, project_id))
+            if as_json:
+                print(json.dumps({"project_id": project_id, "job_id": job_id}))
+            else:
+                out.print(f"Project {project_id}: render queued as job {job_id}.", markup=False)
+            return
         bar, step = _bar("rendering", as_json)
         with bar:
             view = guarded(lambda: projects.render(vault, actor, project_id, progress=step))

@@ -65,10 +65,18 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
                     log.exception("sealing the audit log failed")
 
         task = asyncio.create_task(sealer())
+        runner = None
+        if settings.jobs == "inprocess":
+            from bodycam.jobs.runner import InProcessRunner
+
+            runner = InProcessRunner(context)
+            runner.start()
         try:
             yield
         finally:
             task.cancel()
+            if runner is not None:
+                await run_in_threadpool(runner.stop)
             with contextlib.suppress(Exception):
                 await run_in_threadpool(seal, context.sessions, context.signer)
 

@@ -1,0 +1,216 @@
+"""Submitting, claiming and running jobs; the in-process runner.
+
+A job is a row in ``jobs``. :func:`submit` adds it in the caller's transaction, so a job
+exists only if the action that asked for it committed. A runner claims the oldest due
+job (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's write lock serialises claims),
+runs its handler with a progress callback that also refreshes the job's heartbeat, and
+records the result. A failed attempt is retried after a growing delay; a job that fails
+every attempt, or fails with :class:`PermanentJobError`, is quarantined with its error
+and never retried. A job whose runner died (no heartbeat for ``STALE_AFTER``) is taken
+again. Handlers take ids in their parameters, never file contents, and must be
+idempotent: running one twice has the effect of running it once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bodycam.db import transaction
+from bodycam.ids import utcnow
+from bodycam.jobs.models import Job, JobStatus
+
+if TYPE_CHECKING:
+    from bodycam.context import Context
+
+Progress = Callable[[int, int], None]
+Handler = Callable[["Context", dict[str, Any], Progress], dict[str, Any]]
+
+STALE_AFTER = timedelta(minutes=10)
+"""A running job whose heartbeat is older than this is taken to be orphaned."""
+
+HANDLER_MODULES = ("bodycam.redaction.jobs",)
+"""Modules that register job handlers (imported by :func:`load_handlers`)."""
+
+_HANDLERS: dict[str, Handler] = {}
+
+
+class PermanentJobError(Exception):
+    """A failure that another attempt cannot fix (bad input): quarantine at once."""
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register the function that runs jobs of ``kind``."""
+
+    def register(fn: Handler) -> Handler:
+        _HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def load_handlers() -> None:
+    """Import every module that registers handlers."""
+    for name in HANDLER_MODULES:
+        importlib.import_module(name)
+
+
+def submit(
+    session: Session,
+    kind: str,
+    params: dict[str, Any],
+    *,
+    key: str | None = None,
+    created_by: str | None = None,
+    max_attempts: int = 3,
+) -> Job:
+    """Queue a job in ``session``'s transaction; with ``key``, an existing job is reused."""
+    if key is not None:
+        existing = session.scalars(select(Job).where(Job.key == key)).first()
+        if existing is not None:
+            return existing
+    job = Job(kind=kind, key=key, params=params, created_by=created_by, max_attempts=max_attempts)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def claim(factory: sessionmaker[Session], job_id: str | None = None) -> Job | None:
+    """Take the oldest due job (or ``job_id`` when it is due) and mark it running."""
+    with transaction(factory) as s:
+        now = utcnow()
+        due = or_(
+            and_(Job.status == JobStatus.QUEUED.value, Job.not_before <= now),
+            and_(Job.status == JobStatus.RUNNING.value, Job.heartbeat_at < now - STALE_AFTER),
+        )
+        stmt = select(Job).where(due).order_by(Job.not_before, Job.created_at).limit(1)
+        if job_id is not None:
+            stmt = stmt.where(Job.id == job_id)
+        if s.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        job = s.scalars(stmt).first()
+        if job is None:
+            return None
+        job.status = JobStatus.RUNNING.value
+        job.attempts += 1
+        job.started_at = job.heartbeat_at = now
+        s.flush()
+        s.expunge(job)
+        return job
+
+
+def _reporter(factory: sessionmaker[Session], job_id: str, also: Progress | None) -> Progress:
+    """A progress callback writing (throttled) progress and heartbeat to the job row."""
+    last = [0.0]
+
+    def report(done: int, total: int) -> None:
+        if also is not None:
+            also(done, total)
+        now = time.monotonic()
+        if now - last[0] < 0.5:
+            return
+        last[0] = now
+        with transaction(factory) as s:
+            s.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(done=done, total=total, heartbeat_at=utcnow())
+            )
+
+    return report
+
+
+def run_claimed(ctx: Context, job: Job, progress: Progress | None = None) -> Job:
+    """Run a claimed job's handler and record how it ended; return the job's new state."""
+    fn = _HANDLERS.get(job.kind)
+    error: str | None = None
+    permanent = False
+    result: dict[str, Any] = {}
+    if fn is None:
+        error, permanent = f"No handler for jobs of kind {job.kind!r}.", True
+    else:
+        try:
+            result = fn(ctx, dict(job.params), _reporter(ctx.sessions, job.id, progress))
+        except PermanentJobError as exc:
+            error, permanent = str(exc), True
+        except Exception as exc:  # any failure: recorded, retried later or quarantined
+            error = f"{type(exc).__name__}: {exc}"
+    with transaction(ctx.sessions) as s:
+        row = s.get(Job, job.id, populate_existing=True)
+        assert row is not None
+        now = utcnow()
+        if error is None:
+            row.status = JobStatus.DONE.value
+            row.result = result
+            row.error = ""
+            row.finished_at = now
+            if row.total:
+                row.done = row.total
+        elif permanent or row.attempts >= row.max_attempts:
+            row.status = JobStatus.QUARANTINED.value
+            row.error = error
+            row.finished_at = now
+        else:
+            row.status = JobStatus.QUEUED.value
+            row.error = error
+            row.not_before = now + timedelta(seconds=2 ** (row.attempts + 1))
+        s.flush()
+        s.expunge(row)
+        return row
+
+
+def run_next(ctx: Context) -> Job | None:
+    """Claim and run one due job; None when none is due."""
+    job = claim(ctx.sessions)
+    return None if job is None else run_claimed(ctx, job)
+
+
+def run_job(ctx: Context, job_id: str, progress: Progress | None = None) -> Job:
+    """Run job ``job_id`` now, in this process, if it is due; return its state."""
+    job = claim(ctx.sessions, job_id)
+    if job is not None:
+        return run_claimed(ctx, job, progress)
+    with ctx.sessions() as s:
+        row = s.get(Job, job_id)
+        if row is None:
+            raise LookupError(f"There is no job {job_id}.")
+        s.expunge(row)
+        return row
+
+
+class InProcessRunner:
+    """A thread that runs due jobs one after another (embedded deployments)."""
+
+    def __init__(self, ctx: Context, poll_s: float = 1.0) -> None:
+        """Prepare a runner over ``ctx``; :meth:`start` starts it."""
+        self.ctx = ctx
+        self.poll_s = poll_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="bodycam-jobs", daemon=True)
+
+    def start(self) -> None:
+        """Start running jobs in the background."""
+        load_handlers()
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ask the thread to stop after its current job, and wait for it."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                ran = run_next(self.ctx)
+            except Exception:  # the database was unavailable: try again later
+                ran = None
+            if ran is None:
+                self._stop.wait(self.poll_s)
