@@ -76,6 +76,10 @@ class Settings(BaseSettings):
             "'worker' (only bodycam worker processes)."
         ),
     )
+    redaction_detector: str = Field(
+        default="centerface",
+        description="Detector that redaction projects use (built in, or an installed plug-in).",
+    )
     speech_model: Path | None = Field(
         default=None,
         description=(

