@@ -9,6 +9,7 @@ from bodycam.context import Context
 from bodycam.demo import build_demo
 from bodycam.evidence.models import Recording
 from bodycam.redaction.models import CopyStatus, RedactedCopy, RedactionProject
+from bodycam.retention.models import LegalHold, RetentionSchedule
 
 
 def test_demo_builds_a_department_and_is_idempotent(tmp_path, capsys):
@@ -17,6 +18,7 @@ def test_demo_builds_a_department_and_is_idempotent(tmp_path, capsys):
     first = "".join(capsys.readouterr())
     assert "verify: OK" in first and "1 redacted copies" in first
     assert "redaction project" in first
+    assert "retention schedule v1 in force" in first
     build_demo(home, officers=4, clips=4)  # a second run reuses everything
     assert "verify: OK" in "".join(capsys.readouterr())
     ctx = Context.from_settings(Settings(home=home))
@@ -26,5 +28,7 @@ def test_demo_builds_a_department_and_is_idempotent(tmp_path, capsys):
             assert s.scalar(select(func.count()).select_from(RedactionProject)) == 1
             copy = s.scalars(select(RedactedCopy)).one()
             assert copy.status == CopyStatus.APPROVED
+            assert s.scalar(select(func.count()).select_from(RetentionSchedule)) == 1
+            assert s.scalar(select(func.count()).select_from(LegalHold)) <= 1
     finally:
         ctx.close()

@@ -13,6 +13,7 @@ from bodycam.evidence.cli import categories_app, ingest_command, recordings_app
 from bodycam.jobs.cli import jobs_app
 from bodycam.redaction import review_cli
 from bodycam.redaction.cli import redact_app
+from bodycam.retention.cli import retention_app
 from bodycam.system_cli import demo_app, init_command, serve_command, worker_command
 
 app = typer.Typer(
@@ -44,6 +45,7 @@ app.add_typer(categories_app, name="categories")
 app.add_typer(audit_app, name="audit")
 app.add_typer(demo_app, name="demo")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(retention_app, name="retention")
 review_cli.register(redact_app)
 app.add_typer(redact_app, name="redact")
 

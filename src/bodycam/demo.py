@@ -29,7 +29,7 @@ from bodycam.config import Settings
 from bodycam.context import Context
 from bodycam.db import transaction
 from bodycam.evidence import service as ev
-from bodycam.evidence.models import Recording
+from bodycam.evidence.models import Recording, RecordingCase
 from bodycam.evidence.service import EvidenceError, SearchQuery, Vault
 from bodycam.synth.video import make_clip
 from bodycam.system_cli import initialise
@@ -174,6 +174,7 @@ def build_demo(home: Path, *, officers: int = 40, clips: int = 300, seed: int = 
         _populate(ctx, home, officers, clips, seed)
         _activity(ctx)
         _redaction_example(ctx, home)
+        _retention(ctx)
         seal(ctx.sessions, ctx.signer)
         admin = _user(ctx, "admin")
         auditor = _user(ctx, "auditor")
@@ -385,6 +386,63 @@ def _reviewed_redaction(ctx: Context, clip: Path) -> None:
         f"demo: redaction project {view.project.id} on recording {rec.id}: "
         f"{len(view.tracks)} tracks, track {kept} kept visible; copy {copy.copy.id} "
         f"({len(copy.findings)} QC finding(s) accepted) approved"
+    )
+
+
+DEMO_SCHEDULE = """\
+# Demo schedule: short periods so that the 30 days of demo footage show a queue.
+[categories."Uncategorized"]
+retain = "14 days"
+
+[categories."Call for Service"]
+retain = "21 days"
+
+[categories."Traffic Stop"]
+retain = "90 days"
+
+[categories."Arrest"]
+retain = "3 years"
+
+[categories."Use of Force"]
+retain = "until deleted"
+
+[categories."Domestic Violence"]
+retain = "10 years"
+access_class = "restricted"
+
+[categories."Sexual Assault"]
+retain = "until deleted"
+access_class = "confidential"
+"""
+
+
+def _retention(ctx: Context) -> None:
+    """The schedule in force, one case on legal hold, and the deletion queue it gives."""
+    from bodycam.retention import service as retention
+
+    admin, clerk = _user(ctx, "admin"), _user(ctx, "clerk")
+    if admin is None or clerk is None or retention.current_schedule(ctx.sessions) is not None:
+        return
+    change = retention.import_schedule(
+        ctx.sessions, actor_for(admin, "cli"), DEMO_SCHEDULE, note="demo schedule"
+    )
+    with ctx.sessions() as s:
+        case = s.scalars(
+            select(RecordingCase.case_number).order_by(RecordingCase.case_number)
+        ).first()
+    if case is not None:
+        retention.place_hold(
+            ctx.sessions,
+            actor_for(clerk, "web", "10.20.0.31"),
+            case=case,
+            reason_type="litigation",
+            reason="Notice of claim, demo",
+        )
+    queue = retention.refresh_queue(ctx.sessions)
+    console.print(
+        f"demo: retention schedule v{change.version} in force; case {case} on legal hold; "
+        f"{len(change.queue.queued) + len(queue.queued)} recording(s) in the deletion queue "
+        "for review (bodycam --as clerk retention run)"
     )
 
 

@@ -6,6 +6,7 @@ from bodycam.db import Base
 from bodycam.evidence.models import Category, Recording, RecordingCase, RecordingEdit, RecordingTag
 from bodycam.jobs.models import Job
 from bodycam.redaction.models import QCFinding, RedactedCopy, RedactionProject, RedactionTrack
+from bodycam.retention.models import DeletionItem, LegalHold, RetentionSchedule
 
 __all__ = [
     "ApiToken",
@@ -14,7 +15,9 @@ __all__ = [
     "AuditTreeState",
     "Base",
     "Category",
+    "DeletionItem",
     "Job",
+    "LegalHold",
     "QCFinding",
     "Recording",
     "RecordingCase",
@@ -23,6 +26,7 @@ __all__ = [
     "RedactedCopy",
     "RedactionProject",
     "RedactionTrack",
+    "RetentionSchedule",
     "Squad",
     "User",
     "WebSession",

@@ -41,6 +41,14 @@ class Permission(StrEnum):
     """Detect, review and render redactions of recordings one may see; download the copies."""
     REDACTION_APPROVE = "redaction:copy:approve"
     """Resolve quality-control findings and approve a redacted copy for release."""
+    RETENTION_SCHEDULE = "retention:schedule:manage"
+    """Import the retention schedule (a new version; every due date is recomputed)."""
+    RETENTION_HOLD = "retention:hold:manage"
+    """Place and release legal holds on recordings and cases."""
+    RETENTION_VIEW = "retention:queue:view"
+    """See the deletion queue, upcoming deletions and legal holds."""
+    RETENTION_APPROVE = "retention:deletion:approve"
+    """Approve (and undo) deletions of recordings past their retention."""
     JOBS_VIEW = "system:jobs:view"
     """See every user's background jobs (status, progress, errors); anyone sees their own."""
     USER_VIEW = "auth:user:view"
@@ -90,6 +98,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RESTRICTED_VIEW,
             P.REDACTION_MANAGE,
             P.REDACTION_APPROVE,
+            P.RETENTION_HOLD,
+            P.RETENTION_VIEW,
+            P.RETENTION_APPROVE,
         }
     ),
     Role.AUDITOR: frozenset(
@@ -101,13 +112,23 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.AUDIT_EXPORT,
             P.AUDIT_VERIFY,
             P.USER_VIEW,
+            P.RETENTION_HOLD,
+            P.RETENTION_VIEW,
         }
     ),
     Role.EXTERNAL: frozenset(),
     Role.EQUIPMENT: frozenset(),
     Role.ANALYST: frozenset(),
     Role.ADMINISTRATOR: frozenset(
-        {P.USER_VIEW, P.USER_MANAGE, P.CATEGORY_MANAGE, P.AUDIT_VERIFY, P.JOBS_VIEW}
+        {
+            P.USER_VIEW,
+            P.USER_MANAGE,
+            P.CATEGORY_MANAGE,
+            P.AUDIT_VERIFY,
+            P.JOBS_VIEW,
+            P.RETENTION_SCHEDULE,
+            P.RETENTION_VIEW,
+        }
     ),
 }
 

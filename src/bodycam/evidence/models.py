@@ -37,6 +37,8 @@ class Category(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     access_class: Mapped[str] = mapped_column(String(20), default=AccessClass.NORMAL.value)
     description: Mapped[str] = mapped_column(Text, default="")
+    retention: Mapped[str | None] = mapped_column(String(40), default=None)
+    """The schedule's period for this category ("3 years", "until deleted"); None: none yet."""
 
 
 class Recording(Base):
@@ -71,6 +73,10 @@ class Recording(Base):
     has_audio: Mapped[bool]
     frame_count: Mapped[int]
     creation_time: Mapped[datetime | None] = mapped_column(default=None)
+    retain_until: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    """When it is due for deletion under the schedule (None: never, or no schedule yet)."""
+    retention_basis: Mapped[str] = mapped_column(String(200), default="")
+    """Which rule set ``retain_until`` (category, period, schedule version)."""
 
     tags: Mapped[list[RecordingTag]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="RecordingTag.tag"

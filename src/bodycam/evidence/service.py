@@ -37,6 +37,7 @@ from bodycam.evidence.models import (
 )
 from bodycam.evidence.probe import ProbeError, ProbeResult, probe
 from bodycam.ids import as_utc
+from bodycam.retention import service as retention
 from bodycam.storage import BlobInfo, BlobStore
 
 if TYPE_CHECKING:
@@ -285,6 +286,7 @@ def _commit_ingest(
                 rec.cases = [RecordingCase(case_number=c) for c in _normalise(cases)]
                 s.add(rec)
                 s.flush()
+                retention.apply_to(s, rec)
                 record(
                     s,
                     actor,
@@ -580,6 +582,7 @@ def edit(vault: Vault, actor: Actor, recording_id: str, changes: dict[str, Any])
                 if old == new:
                     continue
                 rec.category_id = cat.id
+                retention.apply_to(s, rec)
                 action = AuditAction.RECORDING_CATEGORY_CHANGE
             elif fld in ("tags", "cases"):
                 values = _normalise([new] if isinstance(new, str) else list(new))

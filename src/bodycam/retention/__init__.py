@@ -1,0 +1,1 @@
+"""Retention: the schedule by category, legal holds, the deletion queue."""

@@ -1,0 +1,270 @@
+"""``bodycam retention``: the schedule, legal holds, the deletion queue."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from bodycam.cli_support import current_actor, fail, guarded, open_context, out
+from bodycam.ids import rfc3339
+from bodycam.retention import service
+from bodycam.retention.models import LegalHold
+
+retention_app = typer.Typer(
+    help="Retention: schedule, legal holds, deletion queue.", no_args_is_help=True
+)
+schedule_app = typer.Typer(help="The retention schedule (TOML).", no_args_is_help=True)
+hold_app = typer.Typer(help="Legal holds on recordings and cases.", no_args_is_help=True)
+retention_app.add_typer(schedule_app, name="schedule")
+retention_app.add_typer(hold_app, name="hold")
+
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@schedule_app.command("import")
+def schedule_import(
+    path: Annotated[Path, typer.Argument(help="Schedule file (TOML).")],
+    note: Annotated[str, typer.Option(help="Why the schedule changes (kept with it).")] = "",
+    as_json: AsJson = False,
+) -> None:
+    """Make FILE the schedule in force: a new version; every due date is recomputed."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{path} cannot be read: {exc}.")
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        change = guarded(lambda: service.import_schedule(ctx.sessions, actor, text, note=note))
+    data = {
+        "version": change.version,
+        "sha256": change.sha256,
+        "created": change.created,
+        "changed": [{"category": c, "old": o, "new": n} for c, o, n in change.changed],
+        "recomputed": change.recomputed,
+        "queued": len(change.queue.queued),
+        "cancelled": len(change.queue.cancelled),
+    }
+    if as_json:
+        print(json.dumps(data))
+        return
+    out.print(f"Schedule version {change.version} (sha256 {change.sha256}) in force.", markup=False)
+    for c, o, n in change.changed:
+        out.print(f"  {c}: {o or 'none'} -> {n}", markup=False)
+    out.print(
+        f"{change.recomputed} due dates recomputed; {len(change.queue.queued)} recording(s) "
+        f"newly in the deletion queue for review, {len(change.queue.cancelled)} taken out.",
+        markup=False,
+    )
+
+
+@schedule_app.command("export")
+def schedule_export(
+    path: Annotated[Path | None, typer.Argument(help="Write here (default: print).")] = None,
+) -> None:
+    """Print (or write) the schedule in force as TOML."""
+    with open_context() as ctx:
+        current_actor(ctx)
+        text = guarded(lambda: service.export_schedule(ctx.sessions))
+    if path is None:
+        print(text, end="")
+    else:
+        path.write_text(text, encoding="utf-8")
+
+
+def _hold_json(h: LegalHold) -> dict[str, object]:
+    return {
+        "id": h.id,
+        "kind": h.kind,
+        "target": h.target,
+        "reason_type": h.reason_type,
+        "reason": h.reason,
+        "placed_at": rfc3339(h.placed_at),
+        "released_at": rfc3339(h.released_at) if h.released_at else None,
+    }
+
+
+@hold_app.command("add")
+def hold_add(
+    reason: Annotated[str, typer.Option(help="Why (case, claim or request number...).")],
+    recording: Annotated[str | None, typer.Option(help="Hold this recording.")] = None,
+    case: Annotated[str | None, typer.Option(help="Hold every recording of this case.")] = None,
+    kind: Annotated[
+        str, typer.Option("--type", help="case, litigation, complaint, records_request, other.")
+    ] = "case",
+    as_json: AsJson = False,
+) -> None:
+    """Place a legal hold on one recording or on a case number."""
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        hold = guarded(
+            lambda: service.place_hold(
+                ctx.sessions,
+                actor,
+                recording_id=recording,
+                case=case,
+                reason_type=kind,
+                reason=reason,
+            )
+        )
+    if as_json:
+        print(json.dumps(_hold_json(hold)))
+    else:
+        out.print(
+            f"Hold {hold.id} on {hold.kind} {hold.target} ({hold.reason_type}).", markup=False
+        )
+
+
+@hold_app.command("release")
+def hold_release(
+    hold_id: Annotated[str, typer.Argument(help="Hold id.")],
+    reason: Annotated[str, typer.Option(help="Why the hold ends.")],
+) -> None:
+    """Release a legal hold; its recordings follow their schedule again."""
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        hold = guarded(lambda: service.release_hold(ctx.sessions, actor, hold_id, reason))
+    out.print(f"Hold {hold.id} on {hold.kind} {hold.target} released.", markup=False)
+
+
+@hold_app.command("list")
+def hold_list(
+    everything: Annotated[bool, typer.Option("--all", help="Released holds too.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """List legal holds, newest first."""
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        rows = guarded(lambda: service.list_holds(ctx.sessions, actor, include_released=everything))
+    if as_json:
+        for h in rows:
+            print(json.dumps(_hold_json(h)))
+        return
+    table = Table("id", "on", "target", "type", "reason", "placed", "released")
+    for h in rows:
+        table.add_row(
+            h.id,
+            h.kind,
+            h.target,
+            h.reason_type,
+            h.reason,
+            rfc3339(h.placed_at),
+            rfc3339(h.released_at) if h.released_at else "",
+        )
+    out.print(table)
+
+
+@retention_app.command("queue")
+def queue_command(
+    days: Annotated[int, typer.Option(help="Also list what becomes due within N days.")] = 30,
+    as_json: AsJson = False,
+) -> None:
+    """What is due for deletion now and in the next N days, under which rule, and holds."""
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        guarded(lambda: service.refresh_queue(ctx.sessions))
+        rows = guarded(lambda: service.upcoming(ctx.sessions, actor, days=days))
+    if as_json:
+        for r in rows:
+            print(
+                json.dumps(
+                    {
+                        "recording_id": r.recording_id,
+                        "title": r.title,
+                        "recorded_start": rfc3339(r.recorded_start),
+                        "due_at": rfc3339(r.due_at),
+                        "rule": r.basis,
+                        "status": r.status,
+                        "held": r.held,
+                    }
+                )
+            )
+        return
+    table = Table("recording", "title", "recorded", "due", "rule", "status")
+    for r in rows:
+        table.add_row(
+            r.recording_id, r.title, rfc3339(r.recorded_start), rfc3339(r.due_at), r.basis, r.status
+        )
+    out.print(table)
+
+
+@retention_app.command("run")
+def run_command(
+    approve: Annotated[
+        bool, typer.Option("--approve", help="Approve the pending deletions (default: dry run).")
+    ] = False,
+    recording: Annotated[
+        list[str] | None, typer.Option(help="Approve only these recordings (repeatable).")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Dry run (default): list what would be deleted and why. --approve: approve it.
+
+    Approved deletions stay recoverable for 7 days (`retention undo`) before the purge.
+    """
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        if not approve:
+            guarded(lambda: service.refresh_queue(ctx.sessions))
+            rows = [
+                r
+                for r in guarded(lambda: service.upcoming(ctx.sessions, actor, days=0))
+                if r.status == "pending"
+            ]
+            if as_json:
+                print(
+                    json.dumps(
+                        [
+                            {
+                                "recording_id": r.recording_id,
+                                "due_at": rfc3339(r.due_at),
+                                "rule": r.basis,
+                            }
+                            for r in rows
+                        ]
+                    )
+                )
+                return
+            for r in rows:
+                out.print(
+                    f"would delete {r.recording_id} ({r.title}): due "
+                    f"{rfc3339(r.due_at)} under {r.basis}",
+                    markup=False,
+                )
+            out.print(f"Dry run: {len(rows)} recording(s) would be deleted.", markup=False)
+            return
+        items = guarded(lambda: service.approve_deletions(ctx.sessions, actor, recording))
+    if as_json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "recording_id": i.recording_id,
+                        "purge_after": rfc3339(i.purge_after) if i.purge_after else None,
+                    }
+                    for i in items
+                ]
+            )
+        )
+        return
+    for i in items:
+        when = rfc3339(i.purge_after) if i.purge_after else ""
+        out.print(f"approved {i.recording_id}: recoverable until {when}", markup=False)
+    out.print(f"{len(items)} deletion(s) approved.", markup=False)
+
+
+@retention_app.command("undo")
+def undo_command(
+    recording_id: Annotated[str, typer.Argument(help="Recording whose deletion to undo.")],
+    reason: Annotated[str, typer.Option(help="Why.")],
+) -> None:
+    """Take an approved deletion back within the 7-day recovery window."""
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        guarded(lambda: service.undo_deletion(ctx.sessions, actor, recording_id, reason))
+    out.print(
+        f"Deletion of {recording_id} undone; it is back in the queue for review.", markup=False
+    )

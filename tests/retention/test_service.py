@@ -1,0 +1,299 @@
+"""Retention in the vault: due dates from the schedule, holds, the deletion queue.
+
+Both engines. The state-machine test drives random sequences of ingest, category change,
+hold, release, schedule change, clock advance and approval, and checks the invariants
+after every step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from sqlalchemy import select
+
+from bodycam.audit.models import AuditRecord
+from bodycam.auth.actor import PermissionDenied
+from bodycam.db import transaction
+from bodycam.evidence.models import UNCATEGORIZED, Category, Recording, RecordingCase
+from bodycam.evidence.service import edit, ensure_category, ingest_file
+from bodycam.retention import service
+from bodycam.retention.models import DeletionItem, QueueStatus
+from bodycam.retention.schedule import Period
+from bodycam.retention.service import RetentionError
+
+T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
+
+
+def _schedule(**periods: str) -> str:
+    lines = []
+    for name, retain in {UNCATEGORIZED: "180 days", **periods}.items():
+        lines += [f'[categories."{name}"]', f'retain = "{retain}"', ""]
+    return "\n".join(lines)
+
+
+def _recording(ctx, dept, n: int, recorded: datetime, category: str, cases=()) -> str:
+    """A recording row (retention needs no video bytes)."""
+    with transaction(ctx.sessions) as s:
+        cat = ensure_category(s, category)
+        rec = Recording(
+            sha256=hashlib.sha256(f"r{n}".encode()).hexdigest(),
+            size_bytes=1,
+            original_filename=f"r{n}.mp4",
+            officer_id=dept.users["o1"].id,
+            category_id=cat.id,
+            recorded_start=recorded,
+            recorded_end=recorded + timedelta(minutes=5),
+            ingested_by=dept.users["clerk"].id,
+            container="mp4",
+            video_codec="h264",
+            duration_s=300.0,
+            width=640,
+            height=360,
+            fps=30.0,
+            has_audio=True,
+            frame_count=9000,
+        )
+        rec.cases = [RecordingCase(case_number=c) for c in cases]
+        s.add(rec)
+        s.flush()
+        service.apply_to(s, rec)
+        return rec.id
+
+
+def _item(ctx, rid: str) -> DeletionItem | None:
+    with ctx.sessions() as s:
+        rows = s.scalars(
+            select(DeletionItem)
+            .where(DeletionItem.recording_id == rid)
+            .order_by(DeletionItem.queued_at.desc(), DeletionItem.id.desc())
+        ).all()
+        return rows[0] if rows else None
+
+
+def test_ingest_and_category_changes_follow_the_schedule(ctx, dept, vault, clips):
+    admin, clerk = dept.actor("admin"), dept.actor("clerk")
+    change = service.import_schedule(
+        ctx.sessions, admin, _schedule(**{"Traffic Stop": "2 years"}), note="initial"
+    )
+    assert change.version == 1 and ("Traffic Stop", None, "2 years") in change.changed
+    rid = ingest_file(vault, clerk, clips(31), officer_badge="1001").id
+    with ctx.sessions() as s:
+        rec = s.get(Recording, rid)
+        assert rec.retain_until == Period.parse("180 days").due(rec.recorded_start)
+        assert rec.retention_basis == "Uncategorized: 180 days"
+    edit(vault, clerk, rid, {"category": "Traffic Stop"})
+    with ctx.sessions() as s:
+        rec = s.get(Recording, rid)
+        assert rec.retain_until == Period.parse("2 years").due(rec.recorded_start)
+    assert "Traffic Stop" in service.export_schedule(ctx.sessions)
+    with ctx.sessions() as s:
+        audit = s.scalars(
+            select(AuditRecord).where(AuditRecord.action == "retention:schedule:import")
+        ).one()
+        assert audit.details["changed"] and audit.actor == "admin"
+
+
+def test_shortening_queues_for_review_and_holds_win(ctx, dept):
+    admin, clerk = dept.actor("admin"), dept.actor("clerk")
+    service.import_schedule(ctx.sessions, admin, _schedule(**{"Arrest": "5 years"}))
+    old = T0 - timedelta(days=800)
+    a = _recording(ctx, dept, 1, old, "Arrest")
+    b = _recording(ctx, dept, 2, old, "Arrest", cases=["C-77"])
+    c = _recording(ctx, dept, 3, T0, "Arrest")
+    assert service.refresh_queue(ctx.sessions).queued == []
+    hold = service.place_hold(
+        ctx.sessions, clerk, case="C-77", reason_type="litigation", reason="Doe v. City"
+    )
+    change = service.import_schedule(ctx.sessions, admin, _schedule(**{"Arrest": "2 years"}))
+    assert change.queue.queued == [a]  # b is held, c is recent
+    assert _item(ctx, a).status == QueueStatus.PENDING
+    assert _item(ctx, b) is None and _item(ctx, c) is None
+    dry = [e for e in service.upcoming(ctx.sessions, clerk, days=0) if e.status == "pending"]
+    assert [e.recording_id for e in dry] == [a] and dry[0].basis == "Arrest: 2 years"
+
+    approved = service.approve_deletions(ctx.sessions, clerk)
+    assert [i.recording_id for i in approved] == [a]
+    item = _item(ctx, a)
+    assert item.status == QueueStatus.RECOVERABLE
+    assert item.purge_after - item.approved_at == service.RECOVERY_WINDOW
+    # A hold placed after approval takes the recording out of the queue.
+    service.place_hold(
+        ctx.sessions, clerk, recording_id=a, reason_type="complaint", reason="IA-2026-14"
+    )
+    assert _item(ctx, a).status == QueueStatus.CANCELLED
+    with pytest.raises(RetentionError, match="Not pending deletion"):
+        service.approve_deletions(ctx.sessions, clerk, [a])
+
+    service.release_hold(ctx.sessions, clerk, hold.id, "settled")
+    assert _item(ctx, b).status == QueueStatus.PENDING
+    service.approve_deletions(ctx.sessions, clerk, [b])
+    service.undo_deletion(ctx.sessions, clerk, b, "the requester appealed")
+    assert _item(ctx, b).status == QueueStatus.CANCELLED
+    assert service.refresh_queue(ctx.sessions).queued == [b]  # due again: back for review
+
+    # Lengthening takes recordings out of the queue.
+    service.import_schedule(ctx.sessions, admin, _schedule(**{"Arrest": "10 years"}))
+    assert _item(ctx, b).status == QueueStatus.CANCELLED
+
+
+def test_who_may_do_what(ctx, dept):
+    text = _schedule()
+    for name in ("clerk", "o1", "sgt_a", "auditor"):
+        with pytest.raises(PermissionDenied):
+            service.import_schedule(ctx.sessions, dept.actor(name), text)
+    service.import_schedule(ctx.sessions, dept.actor("admin"), text)
+    rid = _recording(ctx, dept, 9, T0, UNCATEGORIZED)
+    for name in ("o1", "sgt_a", "admin", "analyst"):
+        with pytest.raises(PermissionDenied):
+            service.place_hold(
+                ctx.sessions, dept.actor(name), recording_id=rid, reason_type="case", reason="x"
+            )
+    service.place_hold(
+        ctx.sessions,
+        dept.actor("auditor"),
+        recording_id=rid,
+        reason_type="complaint",
+        reason="IA-1",
+    )
+    for name in ("auditor", "admin", "o1"):
+        with pytest.raises(PermissionDenied):
+            service.approve_deletions(ctx.sessions, dept.actor(name))
+    with pytest.raises(RetentionError, match="either one recording or one case"):
+        service.place_hold(ctx.sessions, dept.actor("clerk"), reason_type="case", reason="x")
+    with pytest.raises(RetentionError, match="Unknown hold reason"):
+        service.place_hold(
+            ctx.sessions, dept.actor("clerk"), case="C1", reason_type="whim", reason="x"
+        )
+    with ctx.sessions() as s:
+        denied = s.scalars(
+            select(AuditRecord).where(AuditRecord.action == "access:request:denied")
+        ).all()
+        assert len(denied) == 4 + 4 + 3
+
+
+# --- the state machine ---------------------------------------------------------------------
+
+CATEGORIES = [UNCATEGORIZED, "Traffic Stop", "Arrest"]
+PERIODS = ["30 days", "90 days", "1 year", "2 years", "until deleted"]
+
+
+def test_random_sequences_keep_the_retention_promises(ctx, dept):
+    admin, clerk = dept.actor("admin"), dept.actor("clerk")
+
+    class Retention(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            with transaction(ctx.sessions) as s:
+                for table in (DeletionItem, RecordingCase, Recording):
+                    s.query(table).delete()
+                from bodycam.retention.models import LegalHold
+
+                s.query(LegalHold).delete()
+                for name in CATEGORIES:
+                    ensure_category(s, name).retention = None
+            self.now = T0
+            self.recordings: list[str] = []
+            self.n = 0
+            service.import_schedule(ctx.sessions, admin, _schedule(), now=self.now)
+
+        @rule(
+            days_ago=st.integers(0, 900),
+            category=st.sampled_from(CATEGORIES),
+            case=st.sampled_from([None, "C-1", "C-2"]),
+        )
+        def ingest(self, days_ago: int, category: str, case: str | None) -> None:
+            self.n += 1
+            rid = _recording(
+                ctx,
+                dept,
+                1000 + self.n + id(self) % 997 * 10_000,
+                self.now - timedelta(days=days_ago),
+                category,
+                [case] if case else [],
+            )
+            self.recordings.append(rid)
+
+        @rule(data=st.data())
+        def schedule(self, data: st.DataObject) -> None:
+            periods = {c: data.draw(st.sampled_from(PERIODS)) for c in CATEGORIES}
+            lines = []
+            for name, retain in periods.items():
+                lines += [f'[categories."{name}"]', f'retain = "{retain}"', ""]
+            service.import_schedule(ctx.sessions, admin, "\n".join(lines), now=self.now)
+
+        @rule(data=st.data())
+        def hold(self, data: st.DataObject) -> None:
+            if data.draw(st.booleans()) and self.recordings:
+                rid = data.draw(st.sampled_from(self.recordings))
+                service.place_hold(
+                    ctx.sessions,
+                    clerk,
+                    recording_id=rid,
+                    reason_type="case",
+                    reason="x",
+                    now=self.now,
+                )
+            else:
+                service.place_hold(
+                    ctx.sessions,
+                    clerk,
+                    case=data.draw(st.sampled_from(["C-1", "C-2"])),
+                    reason_type="litigation",
+                    reason="y",
+                    now=self.now,
+                )
+
+        @rule(data=st.data())
+        def release(self, data: st.DataObject) -> None:
+            holds = service.list_holds(ctx.sessions, clerk)
+            if holds:
+                h = data.draw(st.sampled_from(holds))
+                service.release_hold(ctx.sessions, clerk, h.id, "done", now=self.now)
+
+        @rule(days=st.integers(1, 400))
+        def advance(self, days: int) -> None:
+            self.now += timedelta(days=days)
+
+        @rule()
+        def approve(self) -> None:
+            service.approve_deletions(ctx.sessions, clerk, now=self.now)
+
+        @invariant()
+        def promises_hold(self) -> None:
+            with ctx.sessions() as s:
+                for item in s.scalars(
+                    select(DeletionItem).where(DeletionItem.status.in_(["pending", "recoverable"]))
+                ):
+                    rec = s.get(Recording, item.recording_id)
+                    assert rec is not None
+                    # Nothing held stays queued; nothing is queued before it is due.
+                    assert not service._active_holds(s, rec), "a held recording is queued"
+                    assert rec.retain_until is not None
+                    assert rec.retain_until <= self.now, "queued before it is due"
+                    assert item.due_at == rec.retain_until
+                    if item.status == "recoverable":
+                        assert item.approved_at is not None
+                        assert item.approved_at >= item.queued_at
+                for rec in s.scalars(select(Recording)):
+                    cat = s.get(Category, rec.category_id)
+                    expected = (
+                        None
+                        if cat.retention is None
+                        else Period.parse(cat.retention).due(rec.recorded_start)
+                    )
+                    assert rec.retain_until == expected, "a due date does not follow the schedule"
+
+    run_state_machine_as_test(
+        Retention,
+        settings=settings(
+            max_examples=40,
+            stateful_step_count=20,
+            deadline=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture],
+        ),
+    )
