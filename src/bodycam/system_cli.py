@@ -104,6 +104,7 @@ def worker_command(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     from bodycam.jobs.runner import load_handlers, run_next
+    from bodycam.retention.purge import purge_due
 
     load_handlers()
     with open_context(seal_on_exit=False) as ctx:
@@ -113,6 +114,13 @@ def worker_command(
         while not stop["now"]:
             while not stop["now"] and (job := run_next(ctx)) is not None:
                 err.print(f"worker: job {job.id} ({job.kind}) {job.status}", markup=False)
+            try:
+                purged = purge_due(ctx)
+            except Exception as exc:  # storage or database trouble: next round retries
+                err.print(f"worker: the purge failed: {exc}", markup=False)
+            else:
+                for rid, cid in zip(purged.purged, purged.certificates, strict=True):
+                    err.print(f"worker: purged {rid} (certificate {cid})", markup=False)
             cp = seal(ctx.sessions, ctx.signer)
             if cp is not None:
                 err.print(f"worker: sealed checkpoint of size {cp.tree_size}")

@@ -22,6 +22,7 @@ from bodycam.auth.actor import Actor
 from bodycam.auth.permissions import Permission
 from bodycam.context import Context
 from bodycam.db import transaction
+from bodycam.evidence.models import Recording
 from bodycam.evidence.service import iter_blob_refs
 from bodycam.redaction.models import RedactedCopy
 from bodycam.storage import BlobNotFound, BlobStoreError
@@ -35,6 +36,7 @@ class VerifyReport:
 
     recordings: int = 0
     copies: int = 0  # redacted copies (derivative blobs)
+    certificates: int = 0  # destruction certificates checked
     bytes_hashed: int = 0
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -50,13 +52,42 @@ class VerifyReport:
 REPAIR_MIN_AGE_S = 600.0
 
 
+def _check_certificates(ctx: Context, report: VerifyReport) -> None:
+    """Every purged recording has a destruction certificate, and every certificate verifies."""
+    from bodycam.retention.models import DestructionCertificate
+    from bodycam.retention.purge import verify_certificate
+
+    with ctx.sessions() as s:
+        certs = list(s.scalars(select(DestructionCertificate)))
+        purged = set(s.scalars(select(Recording.id).where(Recording.purged_at.is_not(None))))
+    for cert in certs:
+        try:
+            statement = verify_certificate(cert, ctx.signer.public_key)
+        except ValueError as exc:
+            report.problems.append(str(exc))
+            continue
+        if statement.get("recording_id") != cert.recording_id:
+            report.problems.append(
+                f"Destruction certificate {cert.id} is filed under recording "
+                f"{cert.recording_id} but speaks of {statement.get('recording_id')}."
+            )
+    for rid in sorted(purged - {c.recording_id for c in certs}):
+        report.problems.append(f"Recording {rid} was purged but has no destruction certificate.")
+    report.certificates = len(certs)
+
+
 def _blob_refs(session: Session) -> Iterator[tuple[str, str, int]]:
     """(what, sha256, size) of every blob the database names: recordings, redacted copies."""
     for rid, sha, size, name in iter_blob_refs(session):
         yield f"Recording {rid} ({name})", sha, size
-    stmt = select(
-        RedactedCopy.id, RedactedCopy.recording_id, RedactedCopy.sha256, RedactedCopy.size_bytes
-    ).order_by(RedactedCopy.id)
+    stmt = (
+        select(
+            RedactedCopy.id, RedactedCopy.recording_id, RedactedCopy.sha256, RedactedCopy.size_bytes
+        )
+        .join(Recording, Recording.id == RedactedCopy.recording_id)
+        .where(Recording.purged_at.is_(None))
+        .order_by(RedactedCopy.id)
+    )
     for cid, rid, sha, size in session.execute(stmt):
         yield f"Redacted copy {cid} of recording {rid}", sha, size
 
@@ -101,6 +132,7 @@ def verify_all(
             report.problems.append(f"{what}: its blob is {actual_size} bytes, recorded {size}.")
     report.recordings = sum(1 for what, _, _ in refs if what.startswith("Recording "))
     report.copies = len(refs) - report.recordings
+    _check_certificates(ctx, report)
     orphans = [h for h in ctx.store.iter_hashes() if h not in referenced]
     if orphans:
         report.notes.append(

@@ -22,7 +22,8 @@ from bodycam.db import transaction
 from bodycam.evidence.models import UNCATEGORIZED, Category, Recording, RecordingCase
 from bodycam.evidence.service import edit, ensure_category, ingest_file
 from bodycam.retention import service
-from bodycam.retention.models import DeletionItem, QueueStatus
+from bodycam.retention.models import DeletionItem, DestructionCertificate, QueueStatus
+from bodycam.retention.purge import purge_due, verify_certificate
 from bodycam.retention.schedule import Period
 from bodycam.retention.service import RetentionError
 
@@ -189,7 +190,7 @@ def test_random_sequences_keep_the_retention_promises(ctx, dept):
         def __init__(self) -> None:
             super().__init__()
             with transaction(ctx.sessions) as s:
-                for table in (DeletionItem, RecordingCase, Recording):
+                for table in (DestructionCertificate, DeletionItem, RecordingCase, Recording):
                     s.query(table).delete()
                 from bodycam.retention.models import LegalHold
 
@@ -198,6 +199,7 @@ def test_random_sequences_keep_the_retention_promises(ctx, dept):
                     ensure_category(s, name).retention = None
             self.now = T0
             self.recordings: list[str] = []
+            self.purged_any = False
             self.n = 0
             service.import_schedule(ctx.sessions, admin, _schedule(), now=self.now)
 
@@ -263,6 +265,20 @@ def test_random_sequences_keep_the_retention_promises(ctx, dept):
         def approve(self) -> None:
             service.approve_deletions(ctx.sessions, clerk, now=self.now)
 
+        @rule(days=st.integers(7, 30))
+        def approve_wait_and_purge(self, days: int) -> None:
+            approved = service.approve_deletions(ctx.sessions, clerk, now=self.now)
+            self.now += timedelta(days=days, seconds=1)
+            self.purge()
+            self.purged_any = self.purged_any or bool(approved)
+
+        @rule()
+        def purge(self) -> None:
+            with ctx.sessions() as s:
+                held = {r.id for r in s.scalars(select(Recording)) if service._active_holds(s, r)}
+            report = purge_due(ctx, now=self.now)
+            assert not held & set(report.purged), "a held recording was purged"
+
         @invariant()
         def promises_hold(self) -> None:
             with ctx.sessions() as s:
@@ -279,7 +295,18 @@ def test_random_sequences_keep_the_retention_promises(ctx, dept):
                     if item.status == "recoverable":
                         assert item.approved_at is not None
                         assert item.approved_at >= item.queued_at
-                for rec in s.scalars(select(Recording)):
+                certs = {c.recording_id: c for c in s.scalars(select(DestructionCertificate))}
+                for rec in s.scalars(select(Recording).where(Recording.purged_at.is_not(None))):
+                    statement = verify_certificate(certs[rec.id], ctx.signer.public_key)
+                    item = s.scalars(
+                        select(DeletionItem).where(
+                            DeletionItem.recording_id == rec.id, DeletionItem.status == "purged"
+                        )
+                    ).one()
+                    assert rec.retain_until is not None and rec.retain_until <= rec.purged_at
+                    assert item.purge_after is not None and item.purge_after <= rec.purged_at
+                    assert statement["recording_id"] == rec.id
+                for rec in s.scalars(select(Recording).where(Recording.purged_at.is_(None))):
                     cat = s.get(Category, rec.category_id)
                     expected = (
                         None

@@ -76,5 +76,7 @@ class AuditAction(StrEnum):
     """A deletion was approved: recoverable until purge_after (details: due, rule)."""
     RETENTION_DELETION_UNDO = "retention:deletion:undo"
     """An approved deletion was taken back in the recovery window (details: reason)."""
+    RETENTION_PURGE = "retention:recording:purge"
+    """A recording and its derivatives were destroyed (details: certificate, hashes, rule)."""
     ACCESS_DENIED = "access:request:denied"
     """An action was refused for lack of permission (details: what was attempted)."""

@@ -39,10 +39,11 @@ def scope_clause(actor: Actor, officer_sees_own: bool) -> ColumnElement[bool]:
 
 
 def readable_recordings(actor: Actor, officer_sees_own: bool) -> Select[Recording]:
-    """SELECT of the recordings ``actor`` may read (scope and access class)."""
+    """SELECT of the recordings ``actor`` may read (scope and access class; not purged)."""
     return (
         select(Recording)
         .join(Category, Category.id == Recording.category_id)
+        .where(Recording.purged_at.is_(None))
         .where(scope_clause(actor, officer_sees_own))
         .where(Category.access_class.in_(allowed_access_classes(actor)))
     )

@@ -620,9 +620,11 @@ def edit(vault: Vault, actor: Actor, recording_id: str, changes: dict[str, Any])
 
 
 def iter_blob_refs(session: Session) -> Iterator[tuple[str, str, int, str]]:
-    """(id, sha256, size, file name) of every recording, for integrity checks."""
-    stmt = select(
-        Recording.id, Recording.sha256, Recording.size_bytes, Recording.original_filename
-    ).order_by(Recording.id)
+    """(id, sha256, size, file name) of every recording still held, for integrity checks."""
+    stmt = (
+        select(Recording.id, Recording.sha256, Recording.size_bytes, Recording.original_filename)
+        .where(Recording.purged_at.is_(None))
+        .order_by(Recording.id)
+    )
     for row in session.execute(stmt.execution_options(yield_per=1000)):
         yield row[0], row[1], row[2], row[3]

@@ -268,3 +268,88 @@ def undo_command(
     out.print(
         f"Deletion of {recording_id} undone; it is back in the queue for review.", markup=False
     )
+
+
+@retention_app.command("purge")
+def purge_command(
+    as_json: AsJson = False,
+) -> None:
+    """Destroy approved deletions whose 7-day recovery window has passed, with certificates.
+
+    `bodycam worker` does this every round; this runs it once, now.
+    """
+    from bodycam.auth.permissions import Permission
+    from bodycam.retention.purge import purge_due
+
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        guarded(lambda: actor.require(Permission.RETENTION_APPROVE, "run the purge"))
+        report = guarded(lambda: purge_due(ctx))
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "purged": report.purged,
+                    "certificates": report.certificates,
+                    "blobs_deleted": report.blobs_deleted,
+                }
+            )
+        )
+        return
+    for rid, cid in zip(report.purged, report.certificates, strict=True):
+        out.print(f"purged {rid}: destruction certificate {cid}", markup=False)
+    out.print(
+        f"{len(report.purged)} recording(s) purged, {report.blobs_deleted} blob(s) destroyed.",
+        markup=False,
+    )
+
+
+@retention_app.command("certificate")
+def certificate_command(
+    certificate_id: Annotated[
+        str | None, typer.Argument(help="Certificate id (default: list them all).")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Show destruction certificates, each checked against the deployment's public key."""
+    from bodycam.auth.permissions import Permission
+    from bodycam.retention.purge import certificates, verify_certificate
+
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        guarded(lambda: actor.require(Permission.RETENTION_VIEW, "see destruction certificates"))
+        rows = certificates(ctx)
+        public = ctx.signer.public_key
+    if certificate_id is not None:
+        rows = [c for c in rows if c.id == certificate_id]
+        if not rows:
+            fail(f"There is no destruction certificate {certificate_id}.")
+    bad = 0
+    for cert in rows:
+        try:
+            statement = verify_certificate(cert, public)
+            verdict = "verified"
+        except ValueError as exc:
+            statement, verdict, bad = {}, f"NOT VERIFIED: {exc}", bad + 1
+        if as_json:
+            print(
+                json.dumps(
+                    {
+                        "id": cert.id,
+                        "verified": verdict == "verified",
+                        "statement": statement,
+                        "body": cert.body,
+                        "signature": cert.signature,
+                        "key_name": cert.key_name,
+                    }
+                )
+            )
+        else:
+            out.print(
+                f"certificate {cert.id} for recording {cert.recording_id}: {verdict}", markup=False
+            )
+            if certificate_id is not None:
+                out.print(cert.body, markup=False)
+                out.print(f"signature ({cert.key_name}): {cert.signature}", markup=False)
+    if bad:
+        raise typer.Exit(1)

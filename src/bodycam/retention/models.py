@@ -40,6 +40,7 @@ class QueueStatus(StrEnum):
     PENDING = "pending"  # past its due date, awaiting an approver
     RECOVERABLE = "recoverable"  # approved; purged after the recovery window
     CANCELLED = "cancelled"  # held, or no longer due (the schedule changed)
+    PURGED = "purged"  # destroyed; see its destruction certificate
 
 
 class RetentionSchedule(Base):
@@ -87,3 +88,21 @@ class DeletionItem(Base):
     approved_at: Mapped[datetime | None] = mapped_column(default=None)
     purge_after: Mapped[datetime | None] = mapped_column(default=None)
     closed_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class DestructionCertificate(Base):
+    """A signed statement of what was destroyed, when, under which rule, approved by whom.
+
+    ``body`` is canonical JSON (the audit log's canonical form); ``signature`` is an
+    Ed25519 signature over ``"bodycam destruction certificate\n" + body`` by the
+    deployment's signing key, so it stays verifiable after the bytes are gone.
+    """
+
+    __tablename__ = "destruction_certificates"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id"), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    signature: Mapped[str] = mapped_column(Text)
+    key_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

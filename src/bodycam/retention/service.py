@@ -144,7 +144,8 @@ def import_schedule(
                 cat.retention = None
         s.flush()
         recomputed = 0
-        for rec in s.scalars(select(Recording).execution_options(yield_per=1000)):
+        held = select(Recording).where(Recording.purged_at.is_(None))  # purged: as it was
+        for rec in s.scalars(held.execution_options(yield_per=1000)):
             apply_to(s, rec)
             recomputed += 1
         record(
@@ -331,7 +332,9 @@ def refresh_queue(factory: sessionmaker[Session], now: datetime | None = None) -
         items = _open_items(s)
         due = s.scalars(
             select(Recording).where(
-                Recording.retain_until.is_not(None), Recording.retain_until <= now
+                Recording.retain_until.is_not(None),
+                Recording.purged_at.is_(None),
+                Recording.retain_until <= now,
             )
         )
         due_ids: set[str] = set()
@@ -392,7 +395,11 @@ def upcoming(
         items = _open_items(s)
         recs = s.scalars(
             select(Recording)
-            .where(Recording.retain_until.is_not(None), Recording.retain_until <= horizon)
+            .where(
+                Recording.retain_until.is_not(None),
+                Recording.purged_at.is_(None),
+                Recording.retain_until <= horizon,
+            )
             .order_by(Recording.retain_until)
         )
         for rec in recs:
