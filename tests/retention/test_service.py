@@ -7,6 +7,7 @@ after every step.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from datetime import UTC, datetime, timedelta
 
@@ -19,8 +20,15 @@ from sqlalchemy import select
 from bodycam.audit.models import AuditRecord
 from bodycam.auth.actor import PermissionDenied
 from bodycam.db import transaction
-from bodycam.evidence.models import UNCATEGORIZED, Category, Recording, RecordingCase
-from bodycam.evidence.service import edit, ensure_category, ingest_file
+from bodycam.evidence.models import (
+    UNCATEGORIZED,
+    Category,
+    Recording,
+    RecordingCase,
+    RecordingEdit,
+    RecordingExtraCategory,
+)
+from bodycam.evidence.service import NotFound, Vault, edit, ensure_category, ingest_file
 from bodycam.retention import service
 from bodycam.retention.models import DeletionItem, DestructionCertificate, QueueStatus
 from bodycam.retention.purge import purge_due, verify_certificate
@@ -97,6 +105,34 @@ def test_ingest_and_category_changes_follow_the_schedule(ctx, dept, vault, clips
             select(AuditRecord).where(AuditRecord.action == "retention:schedule:import")
         ).one()
         assert audit.details["changed"] and audit.actor == "admin"
+
+
+def test_the_longest_period_of_all_categories_wins(ctx, dept, vault, clips):
+    admin, clerk = dept.actor("admin"), dept.actor("clerk")
+    service.import_schedule(
+        ctx.sessions, admin, _schedule(**{"Traffic Stop": "1 year", "Arrest": "5 years"})
+    )
+    rid = ingest_file(vault, clerk, clips(32), officer_badge="1001", category="Traffic Stop").id
+    edit(vault, clerk, rid, {"extra_categories": ["Arrest"]})
+    with ctx.sessions() as s:
+        rec = s.get(Recording, rid)
+        assert rec.retention_basis == "Arrest: 5 years"
+        assert rec.retain_until == Period.parse("5 years").due(rec.recorded_start)
+        assert [e.name for e in rec.extra_categories] == ["Arrest"]
+    edit(vault, clerk, rid, {"extra_categories": ["Domestic Violence"]})  # unscheduled: kept
+    with ctx.sessions() as s:
+        rec = s.get(Recording, rid)
+        assert rec.retain_until is None and "not scheduled" in rec.retention_basis
+    edit(vault, clerk, rid, {"extra_categories": []})
+    with ctx.sessions() as s:
+        assert s.get(Recording, rid).retention_basis == "Traffic Stop: 1 year"
+        changes = s.scalars(
+            select(AuditRecord).where(
+                AuditRecord.action == "evidence:recording:category_change",
+                AuditRecord.object_id == rid,
+            )
+        ).all()
+        assert len(changes) == 3
 
 
 def test_shortening_queues_for_review_and_holds_win(ctx, dept):
@@ -185,12 +221,20 @@ PERIODS = ["30 days", "90 days", "1 year", "2 years", "until deleted"]
 
 def test_random_sequences_keep_the_retention_promises(ctx, dept):
     admin, clerk = dept.actor("admin"), dept.actor("clerk")
+    vault = Vault.from_context(ctx)
 
     class Retention(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
             with transaction(ctx.sessions) as s:
-                for table in (DestructionCertificate, DeletionItem, RecordingCase, Recording):
+                for table in (
+                    DestructionCertificate,
+                    DeletionItem,
+                    RecordingCase,
+                    RecordingExtraCategory,
+                    RecordingEdit,
+                    Recording,
+                ):
                     s.query(table).delete()
                 from bodycam.retention.models import LegalHold
 
@@ -265,6 +309,17 @@ def test_random_sequences_keep_the_retention_promises(ctx, dept):
         def approve(self) -> None:
             service.approve_deletions(ctx.sessions, clerk, now=self.now)
 
+        @rule(data=st.data())
+        def recategorize(self, data: st.DataObject) -> None:
+            if not self.recordings:
+                return
+            rid = data.draw(st.sampled_from(self.recordings))
+            primary = data.draw(st.sampled_from(CATEGORIES))
+            extras = data.draw(st.lists(st.sampled_from(CATEGORIES), unique=True, max_size=2))
+            with contextlib.suppress(NotFound):  # purged meanwhile
+                edit(vault, clerk, rid, {"category": primary, "extra_categories": extras})
+            service.refresh_queue(ctx.sessions, self.now)
+
         @rule(days=st.integers(7, 30))
         def approve_wait_and_purge(self, days: int) -> None:
             approved = service.approve_deletions(ctx.sessions, clerk, now=self.now)
@@ -307,12 +362,13 @@ def test_random_sequences_keep_the_retention_promises(ctx, dept):
                     assert item.purge_after is not None and item.purge_after <= rec.purged_at
                     assert statement["recording_id"] == rec.id
                 for rec in s.scalars(select(Recording).where(Recording.purged_at.is_(None))):
-                    cat = s.get(Category, rec.category_id)
-                    expected = (
-                        None
-                        if cat.retention is None
-                        else Period.parse(cat.retention).due(rec.recorded_start)
-                    )
+                    ids = [rec.category_id, *(e.category_id for e in rec.extra_categories)]
+                    periods = [s.get(Category, i).retention for i in ids]
+                    if any(p is None for p in periods):
+                        expected = None
+                    else:
+                        dues = [Period.parse(p).due(rec.recorded_start) for p in periods]
+                        expected = None if None in dues else max(dues)
                     assert rec.retain_until == expected, "a due date does not follow the schedule"
 
     run_state_machine_as_test(

@@ -49,6 +49,9 @@ class RecordingOut(BaseModel):
     audio_codec: str | None
     tags: list[str]
     cases: list[str]
+    extra_categories: list[str] = []
+    retain_until: datetime | None = None
+    retention_rule: str = ""
 
 
 class IngestOut(BaseModel):
@@ -74,6 +77,7 @@ class EditIn(BaseModel):
     title: str | None = Field(default=None, max_length=200)
     notes: str | None = None
     category: str | None = None
+    extra_categories: list[str] | None = None
     tags: list[str] | None = None
     cases: list[str] | None = None
     camera_serial: str | None = Field(default=None, max_length=64)
@@ -101,6 +105,9 @@ def to_out(r: Recording, category: str | None) -> RecordingOut:
         audio_codec=r.audio_codec,
         tags=[t.tag for t in r.tags],
         cases=[c.case_number for c in r.cases],
+        extra_categories=[e.name for e in r.extra_categories],
+        retain_until=r.retain_until,
+        retention_rule=r.retention_basis,
     )
 
 

@@ -140,6 +140,9 @@ def recording_summary(r: Any, officer: Any, category: Any) -> dict[str, Any]:
         "size_bytes": r.size_bytes,
         "tags": [t.tag for t in r.tags],
         "cases": [c.case_number for c in r.cases],
+        "extra_categories": [e.name for e in r.extra_categories],
+        "retain_until": rfc3339(r.retain_until) if r.retain_until else None,
+        "retention_rule": r.retention_basis,
     }
 
 
@@ -227,6 +230,10 @@ def recordings_edit(
     title: Annotated[str | None, typer.Option()] = None,
     notes: Annotated[str | None, typer.Option()] = None,
     category: Annotated[str | None, typer.Option()] = None,
+    also_category: Annotated[
+        list[str] | None,
+        typer.Option(help="Replace the additional categories (repeatable; retention only)."),
+    ] = None,
     tag: Annotated[list[str] | None, typer.Option(help="Replace tags (repeatable).")] = None,
     case: Annotated[list[str] | None, typer.Option(help="Replace case numbers.")] = None,
     camera: Annotated[str | None, typer.Option(help="Correct the camera serial.")] = None,
@@ -238,6 +245,7 @@ def recordings_edit(
             "title": title,
             "notes": notes,
             "category": category,
+            "extra_categories": also_category,
             "tags": tag,
             "cases": case,
             "camera_serial": camera,
@@ -245,7 +253,10 @@ def recordings_edit(
         if v is not None
     }
     if not changes:
-        fail("Nothing to change: give --title, --notes, --category, --tag, --case or --camera.")
+        fail(
+            "Nothing to change: give --title, --notes, --category, --also-category, --tag, "
+            "--case or --camera."
+        )
     with open_context() as ctx:
         actor = current_actor(ctx)
         guarded(lambda: service.edit(Vault.from_context(ctx), actor, recording_id, changes))

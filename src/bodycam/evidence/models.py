@@ -86,6 +86,11 @@ class Recording(Base):
     cases: Mapped[list[RecordingCase]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="RecordingCase.case_number"
     )
+    extra_categories: Mapped[list[RecordingExtraCategory]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="RecordingExtraCategory.name"
+    )
+    """Further categories (e.g. a traffic stop that became an arrest). They extend
+    retention (the longest period wins); the primary category alone decides access."""
 
 
 class RecordingTag(Base):
@@ -108,6 +113,18 @@ class RecordingCase(Base):
     id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
     recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id"), index=True)
     case_number: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class RecordingExtraCategory(Base):
+    """An additional category of a recording (retention only)."""
+
+    __tablename__ = "recording_extra_categories"
+    __table_args__ = (UniqueConstraint("recording_id", "category_id"),)
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id"), index=True)
+    category_id: Mapped[str] = mapped_column(ForeignKey("categories.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
 
 
 class RecordingEdit(Base):

@@ -33,6 +33,7 @@ from bodycam.evidence.models import (
     Recording,
     RecordingCase,
     RecordingEdit,
+    RecordingExtraCategory,
     RecordingTag,
 )
 from bodycam.evidence.probe import ProbeError, ProbeResult, probe
@@ -552,7 +553,7 @@ def open_stream(
     return rec, rng, vault.store.iter_bytes(rec.sha256, start, end)
 
 
-EDITABLE = ("title", "notes", "category", "tags", "cases", "camera_serial")
+EDITABLE = ("title", "notes", "category", "extra_categories", "tags", "cases", "camera_serial")
 
 
 def edit(vault: Vault, actor: Actor, recording_id: str, changes: dict[str, Any]) -> Recording:
@@ -583,6 +584,22 @@ def edit(vault: Vault, actor: Actor, recording_id: str, changes: dict[str, Any])
                     continue
                 rec.category_id = cat.id
                 retention.apply_to(s, rec)
+                action = AuditAction.RECORDING_CATEGORY_CHANGE
+            elif fld == "extra_categories":
+                names = _normalise([new] if isinstance(new, str) else list(new))
+                old = [e.name for e in rec.extra_categories]
+                if old == names:
+                    continue
+                cats = [_category_named(s, n) for n in names]
+                for e in list(rec.extra_categories):
+                    rec.extra_categories.remove(e)
+                s.flush()
+                rec.extra_categories.extend(
+                    RecordingExtraCategory(category_id=c.id, name=c.name) for c in cats
+                )
+                s.flush()
+                retention.apply_to(s, rec)
+                new = names
                 action = AuditAction.RECORDING_CATEGORY_CHANGE
             elif fld in ("tags", "cases"):
                 values = _normalise([new] if isinstance(new, str) else list(new))

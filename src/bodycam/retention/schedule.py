@@ -79,10 +79,12 @@ class Period:
         if self.forever:
             return "until deleted"
         if self.days:
-            return f"{self.days} days"
-        if self.months % 12 == 0:
-            return f"{self.months // 12} years"
-        return f"{self.months} months"
+            n, unit = self.days, "day"
+        elif self.months % 12 == 0:
+            n, unit = self.months // 12, "year"
+        else:
+            n, unit = self.months, "month"
+        return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
 
     def longer_than(self, other: Period) -> bool:
         """Whether this period keeps recordings longer (forever is longest)."""

@@ -54,20 +54,30 @@ def _require(factory: sessionmaker[Session], actor: Actor, perm: Permission, wha
 # --- due dates -------------------------------------------------------------------------
 
 
-def due_date(rec: Recording, category: Category) -> tuple[datetime | None, str]:
-    """When ``rec`` is due under its category's period, and the rule that says so."""
-    if category.retention is None:
+def due_date(rec: Recording, categories: list[Category]) -> tuple[datetime | None, str]:
+    """When ``rec`` is due under the longest period of its categories, and the rule.
+
+    A category without a period (not in the schedule) keeps the recording: nothing is
+    deleted on a guess.
+    """
+    best: tuple[Period, Category] | None = None
+    for category in categories:
+        if category.retention is None:
+            return None, f"{category.name}: not scheduled (kept)"
+        period = Period.parse(category.retention)
+        if best is None or period.longer_than(best[0]):
+            best = (period, category)
+    if best is None:
         return None, "no retention schedule yet"
-    period = Period.parse(category.retention)
-    due = period.due(as_utc(rec.recorded_start))
-    return due, f"{category.name}: {period.text()}"
+    period, category = best
+    return period.due(as_utc(rec.recorded_start)), f"{category.name}: {period.text()}"
 
 
 def apply_to(session: Session, rec: Recording) -> None:
     """Recompute one recording's due date (after ingest or a category change)."""
-    category = session.get(Category, rec.category_id)
-    assert category is not None
-    rec.retain_until, rec.retention_basis = due_date(rec, category)
+    ids = [rec.category_id, *(e.category_id for e in rec.extra_categories)]
+    categories = [c for c in (session.get(Category, i) for i in ids) if c is not None]
+    rec.retain_until, rec.retention_basis = due_date(rec, categories)
 
 
 # --- the schedule ----------------------------------------------------------------------
