@@ -1,0 +1,1 @@
+"""Recording compliance: dispatch (CAD) import, recording rules, matching and metrics."""
