@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from bodycam.compliance.models import CadImportBatch, DispatchEvent
 from bodycam.config import Settings
 from bodycam.context import Context
 from bodycam.demo import build_demo
@@ -19,6 +20,7 @@ def test_demo_builds_a_department_and_is_idempotent(tmp_path, capsys):
     assert "verify: OK" in first and "1 redacted copies" in first
     assert "redaction project" in first
     assert "retention schedule v1 in force" in first
+    assert "dispatch data" in first and "matched to officers" in first
     build_demo(home, officers=4, clips=4)  # a second run reuses everything
     assert "verify: OK" in "".join(capsys.readouterr())
     ctx = Context.from_settings(Settings(home=home))
@@ -29,6 +31,8 @@ def test_demo_builds_a_department_and_is_idempotent(tmp_path, capsys):
             copy = s.scalars(select(RedactedCopy)).one()
             assert copy.status == CopyStatus.APPROVED
             assert s.scalar(select(func.count()).select_from(RetentionSchedule)) == 1
+            assert s.scalar(select(func.count()).select_from(DispatchEvent)) == 4
+            assert s.scalar(select(func.count()).select_from(CadImportBatch)) == 1
             assert s.scalar(select(func.count()).select_from(LegalHold)) <= 1
     finally:
         ctx.close()

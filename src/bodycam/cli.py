@@ -9,6 +9,7 @@ import typer
 from bodycam import cli_support
 from bodycam.audit.cli import audit_app, verify_command
 from bodycam.auth.cli import tokens_app, users_app
+from bodycam.compliance.cli import compliance_app
 from bodycam.evidence.cli import categories_app, ingest_command, recordings_app
 from bodycam.jobs.cli import jobs_app
 from bodycam.redaction import review_cli
@@ -46,6 +47,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(demo_app, name="demo")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(retention_app, name="retention")
+app.add_typer(compliance_app, name="compliance")
 review_cli.register(redact_app)
 app.add_typer(redact_app, name="redact")
 

@@ -9,6 +9,7 @@ again reuses what exists.
 
 from __future__ import annotations
 
+import csv
 import os
 import random
 from concurrent.futures import ProcessPoolExecutor
@@ -175,6 +176,7 @@ def build_demo(home: Path, *, officers: int = 40, clips: int = 300, seed: int = 
         _activity(ctx)
         _redaction_example(ctx, home)
         _retention(ctx)
+        _dispatch(ctx, home, officers, clips, seed)
         seal(ctx.sessions, ctx.signer)
         admin = _user(ctx, "admin")
         auditor = _user(ctx, "auditor")
@@ -443,6 +445,91 @@ def _retention(ctx: Context) -> None:
         f"demo: retention schedule v{change.version} in force; case {case} on legal hold; "
         f"{len(change.queue.queued) + len(queue.queued)} recording(s) in the deletion queue "
         "for review (bodycam --as clerk retention run)"
+    )
+
+
+CALL_TYPES = {
+    "Traffic Stop": "TRAFFIC STOP",
+    "Arrest": "WARRANT ARREST",
+    "Call for Service": "DISTURBANCE",
+    "Use of Force": "FIGHT IN PROGRESS",
+    "Domestic Violence": "DOMESTIC DISTURBANCE",
+    "Sexual Assault": "SEXUAL ASSAULT REPORT",
+}
+
+
+def _dispatch(ctx: Context, home: Path, officers: int, clips: int, seed: int) -> None:
+    """Dispatch data for the department: one event per clip, and some never recorded."""
+    from bodycam.compliance.cad import detect_preset
+    from bodycam.compliance.mapping import GENERIC_COLUMNS
+    from bodycam.compliance.models import CadImportBatch
+    from bodycam.compliance.service import import_cad
+
+    admin = _user(ctx, "admin")
+    with ctx.sessions() as s:
+        done = s.scalar(select(func.count()).select_from(CadImportBatch))
+    if admin is None or done:
+        return
+    people, specs = plan(officers, clips, seed)
+    rnd = random.Random(seed + 1)  # noqa: S311 - reproducible demo data, not a secret
+    header = list(GENERIC_COLUMNS)
+    rows = []
+
+    def stamp(t: datetime) -> str:
+        return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    precinct_of = {p["badge"]: p.get("precinct", "") for p in people}
+    for n, spec in enumerate(specs):
+        arrive = spec.start - timedelta(seconds=rnd.randrange(0, 180))
+        self_init = spec.category == "Traffic Stop"
+        created = arrive - timedelta(minutes=0 if self_init else rnd.randrange(4, 15))
+        rows.append(
+            [
+                f"D26-{10000 + n}",
+                CALL_TYPES[spec.category],
+                rnd.choice("1234"),
+                "Y" if self_init else "N",
+                precinct_of.get(spec.badge, ""),
+                f"{rnd.randrange(1, 999)} Main St",
+                "REPORT",
+                stamp(created),
+                spec.badge,
+                stamp(created + timedelta(minutes=1)),
+                stamp(arrive),
+                stamp(spec.start + timedelta(seconds=spec.seconds + 600)),
+            ]
+        )
+    for n in range(len(specs) // 5):  # events no recording covers
+        spec = rnd.choice(specs)
+        created = spec.start + timedelta(hours=rnd.randrange(2, 8))
+        rows.append(
+            [
+                f"D26-{20000 + n}",
+                "SUSPICIOUS PERSON",
+                "3",
+                "N",
+                precinct_of.get(spec.badge, ""),
+                f"{rnd.randrange(1, 999)} Oak Ave",
+                "GONE ON ARRIVAL",
+                stamp(created),
+                spec.badge,
+                stamp(created + timedelta(minutes=2)),
+                stamp(created + timedelta(minutes=9)),
+                stamp(created + timedelta(minutes=25)),
+            ]
+        )
+    folder = home / "dispatch"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "cad-export.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    outcome = import_cad(ctx.sessions, actor_for(admin, "cli"), path, detect_preset(path))
+    r = outcome.report
+    console.print(
+        f"demo: dispatch data {path}: {r['events']} events, {r['assignments']} officer "
+        f"assignments ({r['matched']} matched to officers)"
     )
 
 

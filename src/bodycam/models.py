@@ -2,6 +2,7 @@
 
 from bodycam.audit.models import AuditCheckpoint, AuditRecord, AuditTreeState
 from bodycam.auth.models import ApiToken, Squad, User, WebSession
+from bodycam.compliance.models import CadImportBatch, DispatchAssignment, DispatchEvent
 from bodycam.db import Base
 from bodycam.evidence.models import Category, Recording, RecordingCase, RecordingEdit, RecordingTag
 from bodycam.jobs.models import Job
@@ -14,8 +15,11 @@ __all__ = [
     "AuditRecord",
     "AuditTreeState",
     "Base",
+    "CadImportBatch",
     "Category",
     "DeletionItem",
+    "DispatchAssignment",
+    "DispatchEvent",
     "Job",
     "LegalHold",
     "QCFinding",

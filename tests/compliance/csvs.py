@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bodycam.compliance.mapping import GENERIC_COLUMNS
+
 NYPD_HEADER = [
     "CAD_EVNT_ID",
     "CREATE_DATE",
@@ -86,20 +88,7 @@ NOLA_HEADER = [
     "Location",
 ]
 
-GENERIC_HEADER = [
-    "event_id",
-    "call_type",
-    "priority",
-    "self_initiated",
-    "precinct",
-    "location",
-    "disposition",
-    "created_at",
-    "badge",
-    "dispatched_at",
-    "arrived_at",
-    "cleared_at",
-]
+GENERIC_HEADER = list(GENERIC_COLUMNS)
 
 
 def utc(*parts: int) -> datetime:

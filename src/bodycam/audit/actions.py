@@ -78,5 +78,7 @@ class AuditAction(StrEnum):
     """An approved deletion was taken back in the recovery window (details: reason)."""
     RETENTION_PURGE = "retention:recording:purge"
     """A recording and its derivatives were destroyed (details: certificate, hashes, rule)."""
+    COMPLIANCE_CAD_IMPORT = "compliance:cad:import"
+    """A dispatch export was imported (details: file, sha256, mapping, counts)."""
     ACCESS_DENIED = "access:request:denied"
     """An action was refused for lack of permission (details: what was attempted)."""

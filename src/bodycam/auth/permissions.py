@@ -49,6 +49,8 @@ class Permission(StrEnum):
     """See the deletion queue, upcoming deletions and legal holds."""
     RETENTION_APPROVE = "retention:deletion:approve"
     """Approve (and undo) deletions of recordings past their retention."""
+    COMPLIANCE_IMPORT = "compliance:cad:import"
+    """Import dispatch (CAD) exports: events and officer assignments."""
     JOBS_VIEW = "system:jobs:view"
     """See every user's background jobs (status, progress, errors); anyone sees their own."""
     USER_VIEW = "auth:user:view"
@@ -128,6 +130,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.JOBS_VIEW,
             P.RETENTION_SCHEDULE,
             P.RETENTION_VIEW,
+            P.COMPLIANCE_IMPORT,
         }
     ),
 }

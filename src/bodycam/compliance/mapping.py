@@ -78,6 +78,23 @@ SelfInitiatedOther = Literal["false", "derive", "invalid"]
 _OTHER_CHOICES: Final = ("false", "derive", "invalid")
 
 
+GENERIC_COLUMNS: Final = (
+    "event_id",
+    "call_type",
+    "priority",
+    "self_initiated",
+    "precinct",
+    "location",
+    "disposition",
+    "created_at",
+    "badge",
+    "dispatched_at",
+    "arrived_at",
+    "cleared_at",
+)
+"""The columns of the ``generic`` preset, in the order bodycam writes them."""
+
+
 class MappingError(ValueError):
     """A mapping that is not valid TOML or not a valid mapping; the message says where."""
 

@@ -1,0 +1,92 @@
+"""``bodycam compliance``: dispatch data import."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bodycam.cli_support import EXIT_ERROR, current_actor, err, fail, guarded, open_context, out
+
+compliance_app = typer.Typer(
+    help="Recording compliance: dispatch (CAD) data.", no_args_is_help=True
+)
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    out.print(
+        f"{report['rows']} rows: {report['valid']} valid, {len(report['invalid'])} problem(s) "
+        f"in invalid rows; {report['events']} events, {report['assignments']} officer "
+        f"assignments ({report.get('matched', 0)} matched to officers, "
+        f"{report.get('unmatched', 0)} unmatched).",
+        markup=False,
+    )
+    if report.get("imported"):
+        out.print(
+            f"Stored as import {report['batch']}: {report['created']} new, "
+            f"{report['updated']} updated, {report['unchanged']} unchanged events.",
+            markup=False,
+        )
+    for problem in report["invalid"][:20]:
+        err.print(f"line {problem['line']}: {problem['field']}: {problem['reason']}", markup=False)
+    if len(report["invalid"]) > 20:
+        err.print(f"... and {len(report['invalid']) - 20} more (see --json).", markup=False)
+
+
+@compliance_app.command("import-cad")
+def import_cad_command(
+    path: Annotated[Path, typer.Argument(help="Dispatch export (CSV).")],
+    preset: Annotated[
+        str | None,
+        typer.Option(help="nypd, seattle, new_orleans or generic (default: detected)."),
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="A column mapping file (TOML) instead of a preset.")
+    ] = None,
+    accept_invalid: Annotated[
+        bool, typer.Option("--accept-invalid", help="Store the valid rows despite invalid ones.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Import dispatch events and officer assignments, all or nothing, with a report."""
+    from bodycam.compliance.cad import detect_preset
+    from bodycam.compliance.mapping import (
+        CadFormatError,
+        MappingError,
+        load_mapping,
+        load_preset,
+    )
+    from bodycam.compliance.service import CadImportError, import_cad
+
+    if preset and mapping:
+        fail("Give --preset or --mapping, not both.")
+    if not path.is_file():
+        fail(f"{path} is not a file.")
+    try:
+        if mapping is not None:
+            chosen = load_mapping(mapping)
+        elif preset is not None:
+            chosen = load_preset(preset)
+        else:
+            chosen = detect_preset(path)
+    except (MappingError, CadFormatError, OSError) as exc:
+        fail(str(exc))
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        try:
+            outcome = guarded(
+                lambda: import_cad(ctx.sessions, actor, path, chosen, accept_invalid=accept_invalid)
+            )
+        except CadImportError as exc:
+            if exc.report is not None:
+                if as_json:
+                    print(json.dumps(exc.report))
+                else:
+                    _print_report(exc.report)
+            fail(str(exc), EXIT_ERROR)
+    if as_json:
+        print(json.dumps(outcome.report))
+    else:
+        _print_report(outcome.report)
