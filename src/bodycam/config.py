@@ -69,6 +69,16 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=20 * 1024**3, description="Largest accepted upload in bytes."
     )
+    archive_storage_url: str | None = Field(
+        default=None,
+        description=(
+            "Blob store of the archive tier (file:// or s3://, e.g. a colder bucket); "
+            "none: no archive tier."
+        ),
+    )
+    archive_after_days: int = Field(
+        default=180, description="Originals untouched this many days go to the archive tier."
+    )
     jobs: Literal["inprocess", "worker"] = Field(
         default="inprocess",
         description=(

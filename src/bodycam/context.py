@@ -27,6 +27,8 @@ class Context:
     sessions: sessionmaker[Session]
     store: BlobStore
     signer: AuditSigner
+    archive: BlobStore | None = None
+    """The archive tier's store (``BODYCAM_ARCHIVE_STORAGE_URL``), when one is configured."""
 
     @classmethod
     def from_settings(cls, settings: Settings, *, create_key: bool = False) -> Context:
@@ -40,7 +42,8 @@ class Context:
         engine = make_engine(settings.resolved_database_url)
         store = open_store(settings.resolved_storage_url)
         signer = AuditSigner(key, settings.audit_origin, settings.audit_origin)
-        return cls(settings, engine, make_sessionmaker(engine), store, signer)
+        archive = open_store(settings.archive_storage_url) if settings.archive_storage_url else None
+        return cls(settings, engine, make_sessionmaker(engine), store, signer, archive)
 
     def close(self) -> None:
         """Release database connections."""

@@ -76,10 +76,11 @@ def _check_certificates(ctx: Context, report: VerifyReport) -> None:
     report.certificates = len(certs)
 
 
-def _blob_refs(session: Session) -> Iterator[tuple[str, str, int]]:
-    """(what, sha256, size) of every blob the database names: recordings, redacted copies."""
-    for rid, sha, size, name in iter_blob_refs(session):
-        yield f"Recording {rid} ({name})", sha, size
+def _blob_refs(session: Session) -> Iterator[tuple[str, str, int, str]]:
+    """(what, sha256, size, tier) of every blob the database names: recordings, copies."""
+    for tier in ("hot", "archive"):
+        for rid, sha, size, name in iter_blob_refs(session, tier):
+            yield f"Recording {rid} ({name})", sha, size, tier
     stmt = (
         select(
             RedactedCopy.id, RedactedCopy.recording_id, RedactedCopy.sha256, RedactedCopy.size_bytes
@@ -89,7 +90,7 @@ def _blob_refs(session: Session) -> Iterator[tuple[str, str, int]]:
         .order_by(RedactedCopy.id)
     )
     for cid, rid, sha, size in session.execute(stmt):
-        yield f"Redacted copy {cid} of recording {rid}", sha, size
+        yield f"Redacted copy {cid} of recording {rid}", sha, size, "hot"
 
 
 def verify_all(
@@ -110,13 +111,21 @@ def verify_all(
     with ctx.sessions() as s:
         refs = list(_blob_refs(s))
     referenced = set()
-    for i, (what, sha, size) in enumerate(refs, 1):
-        referenced.add(sha)
+    for i, (what, sha, size, tier) in enumerate(refs, 1):
+        if tier == "hot":
+            referenced.add(sha)
         if progress:
             progress("blobs", i, len(refs))
+        store = ctx.store if tier == "hot" else ctx.archive
+        if store is None:
+            report.problems.append(
+                f"{what}: it is in the archive tier, but no archive store is configured "
+                "(BODYCAM_ARCHIVE_STORAGE_URL)."
+            )
+            continue
         try:
-            actual_size = ctx.store.size(sha)
-            actual = ctx.store.rehash(sha)
+            actual_size = store.size(sha)
+            actual = store.rehash(sha)
         except BlobNotFound:
             report.problems.append(f"{what}: its blob {sha} is missing.")
             continue
@@ -130,7 +139,7 @@ def verify_all(
             )
         elif actual_size != size:
             report.problems.append(f"{what}: its blob is {actual_size} bytes, recorded {size}.")
-    report.recordings = sum(1 for what, _, _ in refs if what.startswith("Recording "))
+    report.recordings = sum(1 for what, *_ in refs if what.startswith("Recording "))
     report.copies = len(refs) - report.recordings
     _check_certificates(ctx, report)
     orphans = [h for h in ctx.store.iter_hashes() if h not in referenced]

@@ -78,6 +78,8 @@ class AuditAction(StrEnum):
     """An approved deletion was taken back in the recovery window (details: reason)."""
     RETENTION_PURGE = "retention:recording:purge"
     """A recording and its derivatives were destroyed (details: certificate, hashes, rule)."""
+    RETENTION_TIER_MOVE = "retention:recording:tier"
+    """An original moved between storage tiers (details: sha256, to: hot or archive)."""
     COMPLIANCE_CAD_IMPORT = "compliance:cad:import"
     """A dispatch export was imported (details: file, sha256, mapping, counts)."""
     ACCESS_DENIED = "access:request:denied"

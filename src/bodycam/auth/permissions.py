@@ -49,6 +49,8 @@ class Permission(StrEnum):
     """See the deletion queue, upcoming deletions and legal holds."""
     RETENTION_APPROVE = "retention:deletion:approve"
     """Approve (and undo) deletions of recordings past their retention."""
+    RETENTION_TIER = "retention:tier:manage"
+    """Move originals between the hot and the archive storage tier."""
     COMPLIANCE_IMPORT = "compliance:cad:import"
     """Import dispatch (CAD) exports: events and officer assignments."""
     JOBS_VIEW = "system:jobs:view"
@@ -103,6 +105,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RETENTION_HOLD,
             P.RETENTION_VIEW,
             P.RETENTION_APPROVE,
+            P.RETENTION_TIER,
         }
     ),
     Role.AUDITOR: frozenset(
@@ -130,6 +133,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.JOBS_VIEW,
             P.RETENTION_SCHEDULE,
             P.RETENTION_VIEW,
+            P.RETENTION_TIER,
             P.COMPLIANCE_IMPORT,
         }
     ),

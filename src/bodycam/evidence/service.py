@@ -543,6 +543,11 @@ def open_stream(
     _guard(vault, actor, what, recording_id, Permission.RECORDING_DOWNLOAD if download else None)
     with transaction(vault.sessions) as s:
         rec = _readable(s, vault, actor, recording_id)
+        if rec.tier != "hot":
+            raise EvidenceError(
+                f"Recording {recording_id} is in the archive tier; restore it first "
+                f"(bodycam retention restore {recording_id})."
+            )
         rng = parse_range(range_header, rec.size_bytes)
         action = AuditAction.RECORDING_DOWNLOAD if download else AuditAction.RECORDING_STREAM
         details: dict[str, Any] = {"sha256": rec.sha256}
@@ -636,11 +641,11 @@ def edit(vault: Vault, actor: Actor, recording_id: str, changes: dict[str, Any])
         return rec
 
 
-def iter_blob_refs(session: Session) -> Iterator[tuple[str, str, int, str]]:
-    """(id, sha256, size, file name) of every recording still held, for integrity checks."""
+def iter_blob_refs(session: Session, tier: str = "hot") -> Iterator[tuple[str, str, int, str]]:
+    """(id, sha256, size, file name) of every recording held in ``tier``, for checks."""
     stmt = (
         select(Recording.id, Recording.sha256, Recording.size_bytes, Recording.original_filename)
-        .where(Recording.purged_at.is_(None))
+        .where(Recording.purged_at.is_(None), Recording.tier == tier)
         .order_by(Recording.id)
     )
     for row in session.execute(stmt.execution_options(yield_per=1000)):

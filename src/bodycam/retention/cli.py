@@ -353,3 +353,58 @@ def certificate_command(
                 out.print(f"signature ({cert.key_name}): {cert.signature}", markup=False)
     if bad:
         raise typer.Exit(1)
+
+
+@retention_app.command("archive")
+def archive_command(
+    recordings: Annotated[
+        list[str] | None, typer.Argument(help="Recordings to move (default: the untouched).")
+    ] = None,
+    days: Annotated[
+        int | None,
+        typer.Option(help="Untouched for this many days (default BODYCAM_ARCHIVE_AFTER_DAYS)."),
+    ] = None,
+) -> None:
+    """Move originals to the archive tier: those named, or all untouched for N days."""
+    from bodycam.retention import tiers
+
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        moved = guarded(lambda: tiers.archive(ctx, actor, recordings or None, days=days))
+    for rid in moved:
+        out.print(f"archived {rid}", markup=False)
+    out.print(f"{len(moved)} recording(s) moved to the archive tier.", markup=False)
+
+
+@retention_app.command("restore")
+def restore_command(
+    recording_id: Annotated[str, typer.Argument(help="Archived recording to bring back.")],
+) -> None:
+    """Bring an archived original back to the hot tier (same bytes, same SHA-256)."""
+    from bodycam.retention import tiers
+
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        rec = guarded(lambda: tiers.restore(ctx, actor, recording_id))
+    out.print(f"restored {rec.id} (sha256 {rec.sha256}) to the hot tier.", markup=False)
+
+
+@retention_app.command("tiers")
+def tiers_command(as_json: AsJson = False) -> None:
+    """Recordings and bytes held in each storage tier (feeds the cost model)."""
+    from bodycam.auth.permissions import Permission
+    from bodycam.retention import tiers
+
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        guarded(lambda: actor.require(Permission.RETENTION_VIEW, "see storage per tier"))
+        rows = tiers.usage(ctx)
+    if as_json:
+        print(
+            json.dumps(
+                [{"tier": r.tier, "recordings": r.recordings, "bytes": r.bytes} for r in rows]
+            )
+        )
+        return
+    for r in rows:
+        out.print(f"{r.tier}: {r.recordings} recordings, {r.bytes} bytes", markup=False)

@@ -117,12 +117,13 @@ def purge_due(ctx: Context, *, now: datetime | None = None) -> PurgeReport:
         with ctx.sessions() as s:
             if _still_referenced(s, sha):
                 continue
-        try:
-            if ctx.store.exists(sha):
-                ctx.store.delete(sha)
-                deleted += 1
-        except BlobNotFound:  # deleted meanwhile by another purge
-            pass
+        for store in (ctx.store, ctx.archive):
+            try:
+                if store is not None and store.exists(sha):
+                    store.delete(sha)
+                    deleted += 1
+            except BlobNotFound:  # deleted meanwhile by another purge
+                pass
     return PurgeReport(purged, certs, deleted)
 
 
@@ -130,7 +131,10 @@ def _leftover_blobs(ctx: Context) -> set[str]:
     """Blobs of purged recordings a crashed purge may have left in the store."""
     with ctx.sessions() as s:
         rows = s.scalars(select(Recording).where(Recording.purged_at.is_not(None)))
-        return {sha for rec in rows for sha in _blobs_of(s, rec) if ctx.store.exists(sha)}
+        stores = [st for st in (ctx.store, ctx.archive) if st is not None]
+        return {
+            sha for rec in rows for sha in _blobs_of(s, rec) if any(st.exists(sha) for st in stores)
+        }
 
 
 def _purge_one(ctx: Context, item_id: str, now: datetime) -> tuple[str, str, list[str]] | None:
