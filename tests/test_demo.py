@@ -21,6 +21,7 @@ def test_demo_builds_a_department_and_is_idempotent(tmp_path, capsys):
     assert "redaction project" in first
     assert "retention schedule v1 in force" in first
     assert "dispatch data" in first and "matched to officers" in first
+    assert "compliance under recording-rules.toml" in first
     build_demo(home, officers=4, clips=4)  # a second run reuses everything
     assert "verify: OK" in "".join(capsys.readouterr())
     ctx = Context.from_settings(Settings(home=home))

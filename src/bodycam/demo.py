@@ -448,6 +448,18 @@ def _retention(ctx: Context) -> None:
     )
 
 
+DEMO_RULES = """\
+# Demo recording rules: every call requires recording, from arrival until clear.
+[[policy]]
+version = "demo-2026"
+effective_from = 2020-01-01
+exclude_dispositions = ["GONE ON ARRIVAL"]
+start_grace_minutes = 2
+end_grace_minutes = 2
+gap_grace_minutes = 1
+self_initiated_buffer_minutes = 5
+"""
+
 CALL_TYPES = {
     "Traffic Stop": "TRAFFIC STOP",
     "Arrest": "WARRANT ARREST",
@@ -462,7 +474,9 @@ def _dispatch(ctx: Context, home: Path, officers: int, clips: int, seed: int) ->
     """Dispatch data for the department: one event per clip, and some never recorded."""
     from bodycam.compliance.cad import detect_preset
     from bodycam.compliance.mapping import GENERIC_COLUMNS
+    from bodycam.compliance.matching_service import run_matching
     from bodycam.compliance.models import CadImportBatch
+    from bodycam.compliance.rules import Rules
     from bodycam.compliance.service import import_cad
 
     admin = _user(ctx, "admin")
@@ -531,6 +545,11 @@ def _dispatch(ctx: Context, home: Path, officers: int, clips: int, seed: int) ->
         f"demo: dispatch data {path}: {r['events']} events, {r['assignments']} officer "
         f"assignments ({r['matched']} matched to officers)"
     )
+    rules_path = folder / "recording-rules.toml"
+    rules_path.write_text(DEMO_RULES, encoding="utf-8")
+    counts = run_matching(ctx.sessions, actor_for(admin, "cli"), Rules.from_toml(DEMO_RULES))
+    verdicts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    console.print(f"demo: compliance under {rules_path.name}: {verdicts}")
 
 
 def _print_logins(home: Path) -> None:

@@ -2,7 +2,12 @@
 
 from bodycam.audit.models import AuditCheckpoint, AuditRecord, AuditTreeState
 from bodycam.auth.models import ApiToken, Squad, User, WebSession
-from bodycam.compliance.models import CadImportBatch, DispatchAssignment, DispatchEvent
+from bodycam.compliance.models import (
+    CadImportBatch,
+    ComplianceResult,
+    DispatchAssignment,
+    DispatchEvent,
+)
 from bodycam.db import Base
 from bodycam.evidence.models import Category, Recording, RecordingCase, RecordingEdit, RecordingTag
 from bodycam.jobs.models import Job
@@ -17,6 +22,7 @@ __all__ = [
     "Base",
     "CadImportBatch",
     "Category",
+    "ComplianceResult",
     "DeletionItem",
     "DispatchAssignment",
     "DispatchEvent",

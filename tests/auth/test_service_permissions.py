@@ -29,8 +29,9 @@ from bodycam.evidence.service import NotFound, SearchQuery
 
 P = Permission
 MODULES: list[ModuleType] = [ev, auth_service, audit_service, trail, verify]
-# Functions that take an actor but only record on its behalf (no authorization of their own).
-NOT_GATES = {"record", "record_denial", "actor_for"}
+# Functions that take an actor but only record on its behalf, or check a permission named
+# by their caller (no rule of their own).
+NOT_GATES = {"record", "record_denial", "actor_for", "require"}
 
 ROLES = {  # role -> the test department's user of that role
     Role.OFFICER: "o1",

@@ -82,5 +82,7 @@ class AuditAction(StrEnum):
     """An original moved between storage tiers (details: sha256, to: hot or archive)."""
     COMPLIANCE_CAD_IMPORT = "compliance:cad:import"
     """A dispatch export was imported (details: file, sha256, mapping, counts)."""
+    COMPLIANCE_MATCH = "compliance:match:run"
+    """Recordings were matched to dispatch events (details: counts by verdict)."""
     ACCESS_DENIED = "access:request:denied"
     """An action was refused for lack of permission (details: what was attempted)."""

@@ -113,6 +113,18 @@ def record_denial(
         )
 
 
+def require(
+    factory: sessionmaker[Session], actor: Actor, perm: Permission, what: str, object_id: str = ""
+) -> None:
+    """Check ``perm``; a refusal is audited (in its own transaction) and re-raised."""
+    try:
+        actor.require(perm, what)
+    except PermissionDenied as exc:
+        record_denial(factory, actor, what, object_id)
+        exc.audited = True
+        raise
+
+
 def _frontier_in(state: AuditTreeState) -> list[bytes]:
     return [bytes.fromhex(h) for h in state.frontier]
 

@@ -53,6 +53,10 @@ class Permission(StrEnum):
     """Move originals between the hot and the archive storage tier."""
     COMPLIANCE_IMPORT = "compliance:cad:import"
     """Import dispatch (CAD) exports: events and officer assignments."""
+    COMPLIANCE_MATCH = "compliance:match:run"
+    """Match recordings to dispatch events under the recording rules."""
+    COMPLIANCE_VIEW = "compliance:results:view"
+    """See every officer's recording compliance verdicts and their evidence."""
     JOBS_VIEW = "system:jobs:view"
     """See every user's background jobs (status, progress, errors); anyone sees their own."""
     USER_VIEW = "auth:user:view"
@@ -119,11 +123,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.USER_VIEW,
             P.RETENTION_HOLD,
             P.RETENTION_VIEW,
+            P.COMPLIANCE_VIEW,
         }
     ),
     Role.EXTERNAL: frozenset(),
     Role.EQUIPMENT: frozenset(),
-    Role.ANALYST: frozenset(),
+    Role.ANALYST: frozenset({P.COMPLIANCE_VIEW}),
     Role.ADMINISTRATOR: frozenset(
         {
             P.USER_VIEW,
@@ -135,6 +140,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RETENTION_VIEW,
             P.RETENTION_TIER,
             P.COMPLIANCE_IMPORT,
+            P.COMPLIANCE_MATCH,
+            P.COMPLIANCE_VIEW,
         }
     ),
 }

@@ -90,3 +90,79 @@ def import_cad_command(
         print(json.dumps(outcome.report))
     else:
         _print_report(outcome.report)
+
+
+@compliance_app.command("match")
+def match_command(
+    rules: Annotated[Path, typer.Option(help="Recording rules (TOML) with policy versions.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+) -> None:
+    """Judge every officer-event against the officer's recordings (replaces the verdicts)."""
+    from bodycam.compliance.matching_service import run_matching
+    from bodycam.compliance.rules import Rules, RulesError
+
+    try:
+        parsed = Rules.from_toml(rules.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{rules} cannot be read: {exc}.")
+    except RulesError as exc:
+        fail(f"{rules}: {exc}")
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        counts = guarded(lambda: run_matching(ctx.sessions, actor, parsed))
+    if as_json:
+        print(json.dumps(dict(sorted(counts.items()))))
+        return
+    total = sum(counts.values())
+    out.print(f"{total} officer-events judged:", markup=False)
+    for status, n in sorted(counts.items()):
+        out.print(f"  {status}: {n}", markup=False)
+
+
+@compliance_app.command("results")
+def results_command(
+    officer: Annotated[str | None, typer.Option(help="Only this badge.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(help="recorded, late_start, early_stop, gaps, not_recorded, exempt, unknown."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Each officer-event's verdict with its evidence and the rule that applied."""
+    from rich.table import Table
+
+    from bodycam.compliance.matching_service import results
+
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        rows = guarded(lambda: results(ctx.sessions, actor, badge=officer, status=status))
+    if as_json:
+        for r, badge in rows:
+            print(
+                json.dumps(
+                    {
+                        "event_id": r.event_id,
+                        "badge": badge,
+                        "status": r.status,
+                        "coverage": r.coverage,
+                        "late_s": r.late_s,
+                        "early_s": r.early_s,
+                        "gaps_s": r.gaps_s,
+                        "policy": r.policy,
+                        "reason": r.reason,
+                        "recordings": r.recordings,
+                    }
+                )
+            )
+        return
+    table = Table("event", "badge", "status", "coverage", "why", "recordings")
+    for r, badge in rows:
+        table.add_row(
+            r.event_id,
+            badge or "",
+            r.status,
+            f"{r.coverage:.0%}",
+            r.reason,
+            ", ".join(r.recordings),
+        )
+    out.print(table)

@@ -63,3 +63,23 @@ class DispatchAssignment(Base):
     dispatched_at: Mapped[datetime | None] = mapped_column(default=None)
     arrived_at: Mapped[datetime | None] = mapped_column(default=None)
     cleared_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ComplianceResult(Base):
+    """The verdict on one officer-event, with its evidence (replaced by each match run)."""
+
+    __tablename__ = "compliance_results"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    assignment_id: Mapped[str] = mapped_column(ForeignKey("dispatch_assignments.id"), unique=True)
+    event_id: Mapped[str] = mapped_column(String(64), index=True)
+    officer_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    coverage: Mapped[float] = mapped_column(default=0.0)
+    late_s: Mapped[float] = mapped_column(default=0.0)
+    early_s: Mapped[float] = mapped_column(default=0.0)
+    gaps_s: Mapped[float] = mapped_column(default=0.0)
+    policy: Mapped[str | None] = mapped_column(String(100), default=None)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    recordings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -18,8 +18,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bodycam.audit.actions import AuditAction
-from bodycam.audit.service import record, record_denial
-from bodycam.auth.actor import Actor, PermissionDenied
+from bodycam.audit.service import record, require
+from bodycam.auth.actor import Actor
 from bodycam.auth.permissions import Permission
 from bodycam.db import transaction
 from bodycam.evidence.models import Category, Recording
@@ -40,15 +40,6 @@ RECOVERY_WINDOW = timedelta(days=7)
 
 class RetentionError(Exception):
     """A retention request that cannot be done; the message says why."""
-
-
-def _require(factory: sessionmaker[Session], actor: Actor, perm: Permission, what: str) -> None:
-    try:
-        actor.require(perm, what)
-    except PermissionDenied as exc:
-        record_denial(factory, actor, what)
-        exc.audited = True
-        raise
 
 
 # --- due dates -------------------------------------------------------------------------
@@ -118,7 +109,7 @@ def import_schedule(
     review, never straight to deletion. Missing categories are created; a category the
     schedule does not name has no period, and its recordings are kept.
     """
-    _require(factory, actor, Permission.RETENTION_SCHEDULE, "change the retention schedule")
+    require(factory, actor, Permission.RETENTION_SCHEDULE, "change the retention schedule")
     try:
         schedule = Schedule.from_toml(text)
     except ScheduleError as exc:
@@ -221,7 +212,7 @@ def place_hold(
     now: datetime | None = None,
 ) -> LegalHold:
     """Hold one recording, or every recording of a case (present and future)."""
-    _require(factory, actor, Permission.RETENTION_HOLD, "place legal holds")
+    require(factory, actor, Permission.RETENTION_HOLD, "place legal holds")
     if (recording_id is None) == (case is None):
         raise RetentionError("A hold covers either one recording or one case number.")
     try:
@@ -277,7 +268,7 @@ def release_hold(
     now: datetime | None = None,
 ) -> LegalHold:
     """Release a hold (audited). The recordings it covered follow their schedule again."""
-    _require(factory, actor, Permission.RETENTION_HOLD, "release legal holds")
+    require(factory, actor, Permission.RETENTION_HOLD, "release legal holds")
     if not reason.strip():
         raise RetentionError("Releasing a hold needs a reason.")
     with transaction(factory) as s:
@@ -307,7 +298,7 @@ def list_holds(
     factory: sessionmaker[Session], actor: Actor, *, include_released: bool = False
 ) -> list[LegalHold]:
     """Legal holds, newest first."""
-    _require(factory, actor, Permission.RETENTION_VIEW, "see legal holds")
+    require(factory, actor, Permission.RETENTION_VIEW, "see legal holds")
     stmt = select(LegalHold).order_by(LegalHold.placed_at.desc())
     if not include_released:
         stmt = stmt.where(LegalHold.released_at.is_(None))
@@ -397,7 +388,7 @@ def upcoming(
     factory: sessionmaker[Session], actor: Actor, *, days: int = 30, now: datetime | None = None
 ) -> list[QueueEntry]:
     """Recordings due within ``days`` (and those already due), with the rule for each."""
-    _require(factory, actor, Permission.RETENTION_VIEW, "see the deletion queue")
+    require(factory, actor, Permission.RETENTION_VIEW, "see the deletion queue")
     now = now or utcnow()
     horizon = now + timedelta(days=days)
     out = []
@@ -445,7 +436,7 @@ def approve_deletions(
     The approver is the acting user, named in each audit record. A held recording is
     never approved: the queue is refreshed first.
     """
-    _require(factory, actor, Permission.RETENTION_APPROVE, "approve deletions")
+    require(factory, actor, Permission.RETENTION_APPROVE, "approve deletions")
     now = now or utcnow()
     refresh_queue(factory, now)
     wanted = None if recording_ids is None else set(recording_ids)
@@ -495,7 +486,7 @@ def undo_deletion(
     factory: sessionmaker[Session], actor: Actor, recording_id: str, reason: str
 ) -> DeletionItem:
     """Take an approved deletion back inside the recovery window (audited)."""
-    _require(factory, actor, Permission.RETENTION_APPROVE, "undo deletions")
+    require(factory, actor, Permission.RETENTION_APPROVE, "undo deletions")
     with transaction(factory) as s:
         item = s.scalars(
             select(DeletionItem).where(

@@ -20,8 +20,8 @@ from sqlalchemy import and_, func, select
 
 from bodycam.audit.actions import AuditAction
 from bodycam.audit.models import AuditRecord
-from bodycam.audit.service import record, record_denial
-from bodycam.auth.actor import Actor, PermissionDenied
+from bodycam.audit.service import record, require
+from bodycam.auth.actor import Actor
 from bodycam.auth.permissions import Permission
 from bodycam.context import Context
 from bodycam.db import transaction
@@ -56,15 +56,6 @@ def _archive_store(ctx: Context) -> BlobStore:
             "(file:///path or s3://bucket?...)."
         )
     return ctx.archive
-
-
-def _require(ctx: Context, actor: Actor, what: str) -> None:
-    try:
-        actor.require(Permission.RETENTION_TIER, what)
-    except PermissionDenied as exc:
-        record_denial(ctx.sessions, actor, what)
-        exc.audited = True
-        raise
 
 
 def _copy(source: BlobStore, dest: BlobStore, sha: str) -> None:
@@ -109,7 +100,7 @@ def archive(
     ctx: Context, actor: Actor, recording_ids: list[str] | None = None, *, days: int | None = None
 ) -> list[str]:
     """Move originals to the archive tier: those named, or all untouched for ``days``."""
-    _require(ctx, actor, "move recordings between storage tiers")
+    require(ctx.sessions, actor, Permission.RETENTION_TIER, "move recordings between storage tiers")
     store = _archive_store(ctx)
     ids = (
         recording_ids
@@ -147,7 +138,7 @@ def archive(
 
 def restore(ctx: Context, actor: Actor, recording_id: str) -> Recording:
     """Bring an archived original back to the hot tier (same bytes, same hash)."""
-    _require(ctx, actor, "move recordings between storage tiers")
+    require(ctx.sessions, actor, Permission.RETENTION_TIER, "move recordings between storage tiers")
     store = _archive_store(ctx)
     with ctx.sessions() as s:
         rec = s.get(Recording, recording_id)

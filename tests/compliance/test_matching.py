@@ -1,0 +1,167 @@
+"""Recording rules as configuration and the matcher's verdicts, with their evidence."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bodycam.audit.models import AuditRecord
+from bodycam.auth.actor import PermissionDenied
+from bodycam.compliance.mapping import load_preset
+from bodycam.compliance.matching import Clip, OfficerEvent, judge
+from bodycam.compliance.matching_service import results, run_matching
+from bodycam.compliance.rules import Rules, RulesError
+from bodycam.compliance.service import import_cad
+from bodycam.db import transaction
+from bodycam.evidence.models import Recording
+from bodycam.evidence.service import ingest_file
+from tests.compliance.csvs import GENERIC_HEADER, write_csv
+
+RULES = """
+[[policy]]
+version = "2025-01"
+effective_from = 2025-01-01
+exclude_call_types = ["ADMIN DETAIL"]
+exclude_dispositions = ["CANCELLED"]
+start_grace_minutes = 2
+end_grace_minutes = 2
+gap_grace_minutes = 1
+
+[[policy]]
+version = "2026-01"
+effective_from = 2026-01-01
+self_initiated = "only"
+"""
+
+T = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def _ev(key: str, **kw) -> OfficerEvent:
+    base = dict(
+        officer_id="o1",
+        event_id=key,
+        call_type="TRAFFIC STOP",
+        priority="2",
+        self_initiated=True,
+        disposition="CITATION",
+        created_at=T,
+        dispatched_at=T,
+        arrived_at=T,
+        cleared_at=T + timedelta(minutes=30),
+    )
+    return OfficerEvent(key=key, **(base | kw))
+
+
+def _clip(rid: str, start_min: float, end_min: float, officer: str = "o1") -> Clip:
+    return Clip(rid, officer, T + timedelta(minutes=start_min), T + timedelta(minutes=end_min))
+
+
+def test_policies_by_date_and_refusals():
+    rules = Rules.from_toml(RULES)
+    assert rules.in_force(datetime(2025, 6, 1, tzinfo=UTC)).version == "2025-01"
+    assert rules.in_force(T).version == "2026-01"
+    assert rules.in_force(datetime(2024, 1, 1, tzinfo=UTC)) is None
+    with pytest.raises(RulesError, match="unknown key"):
+        Rules.from_toml('[[policy]]\nversion = "x"\neffective_from = 2025-01-01\nwindow = 3\n')
+    with pytest.raises(RulesError, match="self_initiated: 'sometimes'"):
+        Rules.from_toml(
+            '[[policy]]\nversion = "x"\neffective_from = 2025-01-01\nself_initiated = "sometimes"\n'
+        )
+    with pytest.raises(RulesError, match="effective_from"):
+        Rules.from_toml('[[policy]]\nversion = "x"\neffective_from = "soon"\n')
+
+
+def test_every_verdict_with_its_evidence():
+    rules = Rules.from_toml(RULES)
+    events = [
+        _ev("ok"),
+        _ev("late"),
+        _ev("early"),
+        _ev("gappy"),
+        _ev("none"),
+        _ev("dispatched", self_initiated=False),  # 2026 policy: self-initiated only
+        _ev("noclear", cleared_at=None),
+        _ev("other-officer", officer_id="o2"),
+        _ev("buffered"),
+    ]
+    clips = [
+        _clip("r-ok", -1, 31),
+        _clip("r-late", 1000 + 5, 1000 + 31),
+        _clip("r-gap1", 2000, 2010),
+        _clip("r-gap2", 2015, 2031),
+        _clip("r-o2", 0, 30, officer="o2"),
+        _clip("r-buffer", 3000 - 4, 3000 + 31),
+    ]
+    shifted = {"late": 1000, "early": 4000, "gappy": 2000, "none": 5000, "buffered": 3000}
+    events = [
+        _ev(
+            e.key,
+            arrived_at=T + timedelta(minutes=shifted[e.key]),
+            cleared_at=T + timedelta(minutes=shifted[e.key] + 30),
+        )
+        if e.key in shifted
+        else e
+        for e in events
+    ]
+    clips.append(_clip("r-early", 4000, 4020))
+    got = {v.key: v for v in judge(events, clips, rules)}
+    assert got["ok"].status == "recorded" and got["ok"].coverage == 1.0
+    assert got["late"].status == "late_start" and got["late"].late_s == 300
+    assert got["early"].status == "early_stop" and got["early"].early_s == 600
+    assert got["gappy"].status == "gaps" and got["gappy"].gaps_s == 300
+    assert got["none"].status == "not_recorded" and got["none"].recordings == ()
+    assert got["dispatched"].status == "exempt" and "self-initiated" in got["dispatched"].reason
+    assert got["noclear"].status == "unknown"
+    assert got["other-officer"].status == "recorded"  # o2's own recording, not o1's
+    assert got["buffered"].status == "recorded"  # started 4 min early, within the buffer
+    assert got["ok"].policy == "2026-01"
+
+
+def test_matching_in_the_vault_is_idempotent_and_audited(ctx, dept, vault, clips, tmp_path):
+    admin = dept.actor("admin")
+    rid = ingest_file(vault, dept.actor("clerk"), clips(81), officer_badge="1001").id
+    with transaction(ctx.sessions) as s:
+        rec = s.get(Recording, rid)
+        rec.recorded_start, rec.recorded_end = T - timedelta(minutes=1), T + timedelta(minutes=31)
+    rows = []
+    for n, (badge, self_init) in enumerate([("1001", "Y"), ("1002", "Y"), ("1001", "N")]):
+        rows.append(
+            {
+                "event_id": f"E-{n}",
+                "call_type": "TRAFFIC STOP",
+                "priority": "2",
+                "self_initiated": self_init,
+                "precinct": "North",
+                "location": "x",
+                "disposition": "CITATION",
+                "created_at": "2026-03-01T08:00:00Z",
+                "badge": badge,
+                "dispatched_at": "2026-03-01T08:00:00Z",
+                "arrived_at": "2026-03-01T08:00:00Z",
+                "cleared_at": "2026-03-01T08:30:00Z",
+            }
+        )
+    import_cad(
+        ctx.sessions,
+        admin,
+        write_csv(tmp_path / "cad.csv", GENERIC_HEADER, rows),
+        load_preset("generic"),
+    )
+    rules = Rules.from_toml(RULES)
+    counts = run_matching(ctx.sessions, admin, rules)
+    assert counts == {"recorded": 1, "not_recorded": 1, "exempt": 1}
+    assert run_matching(ctx.sessions, admin, rules) == counts  # the same verdicts again
+    mine = results(ctx.sessions, dept.actor("auditor"), badge="1001")
+    by_event = {r.event_id: r for r, _ in mine}
+    assert by_event["E-0"].recordings == [rid] and by_event["E-0"].status == "recorded"
+    with pytest.raises(PermissionDenied):
+        run_matching(ctx.sessions, dept.actor("clerk"), rules)
+    with pytest.raises(PermissionDenied):
+        results(ctx.sessions, dept.actor("o1"))
+    with ctx.sessions() as s:
+        runs = s.scalars(
+            select(AuditRecord).where(AuditRecord.action == "compliance:match:run")
+        ).all()
+        assert len(runs) == 2 and runs[0].details["by_status"]["recorded"] == 1
