@@ -165,3 +165,53 @@ def test_matching_in_the_vault_is_idempotent_and_audited(ctx, dept, vault, clips
             select(AuditRecord).where(AuditRecord.action == "compliance:match:run")
         ).all()
         assert len(runs) == 2 and runs[0].details["by_status"]["recorded"] == 1
+
+
+def test_report_rates_have_wilson_intervals_and_counts(ctx, dept, vault, clips, tmp_path):
+    from bodycam.compliance.report import as_csv, compliance_report
+
+    admin = dept.actor("admin")
+    rid = ingest_file(vault, dept.actor("clerk"), clips(82), officer_badge="1001").id
+    with transaction(ctx.sessions) as s:
+        rec = s.get(Recording, rid)
+        rec.recorded_start, rec.recorded_end = T - timedelta(minutes=1), T + timedelta(minutes=31)
+    rows = []
+    for n, badge in enumerate(["1001", "1001", "1002"]):
+        created = (T + timedelta(hours=3 * n)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        cleared = (T + timedelta(hours=3 * n, minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        rows.append(
+            {
+                "event_id": f"R-{n}",
+                "call_type": "DISTURBANCE",
+                "priority": "2",
+                "self_initiated": "Y",
+                "precinct": "North",
+                "location": "x",
+                "disposition": "REPORT",
+                "created_at": created,
+                "badge": badge,
+                "dispatched_at": created,
+                "arrived_at": created,
+                "cleared_at": cleared,
+            }
+        )
+    import_cad(
+        ctx.sessions,
+        admin,
+        write_csv(tmp_path / "cad.csv", GENERIC_HEADER, rows),
+        load_preset("generic"),
+    )
+    run_matching(ctx.sessions, admin, Rules.from_toml(RULES))
+    by_officer = {
+        r.group.split()[0]: r
+        for r in compliance_report(ctx.sessions, dept.actor("analyst"), by="officer")
+    }
+    o1 = by_officer["1001"]
+    assert (o1.required, o1.activated, o1.full) == (2, 1, 1)
+    assert o1.activation_rate == 0.5 and 0 < o1.activation_low < 0.5 < o1.activation_high < 1
+    assert by_officer["1002"].activation_rate == 0.0 and by_officer["1002"].activation_low == 0.0
+    precinct = compliance_report(ctx.sessions, admin, by="precinct")
+    assert [(r.group, r.required, r.activated) for r in precinct] == [("North", 3, 1)]
+    assert as_csv(precinct).splitlines()[0].startswith("group,required,activated")
+    with pytest.raises(PermissionDenied):
+        compliance_report(ctx.sessions, dept.actor("clerk"), by="officer")

@@ -166,3 +166,61 @@ def results_command(
             ", ".join(r.recordings),
         )
     out.print(table)
+
+
+@compliance_app.command("report")
+def report_command(
+    by: Annotated[str, typer.Option(help="officer, squad, precinct or call-type.")] = "officer",
+    since: Annotated[
+        str | None, typer.Option("--from", help="Events created on or after (ISO date).")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--to", help="Events created before (ISO).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """Activation and full-compliance rates with 95% Wilson intervals and their counts."""
+    from datetime import UTC, datetime
+
+    from rich.table import Table
+
+    from bodycam.compliance.report import GROUPINGS, as_csv, as_json, compliance_report
+
+    if by not in GROUPINGS:
+        fail(f"--by must be one of {', '.join(GROUPINGS)}, not {by!r}.")
+    if fmt not in ("table", "csv", "json"):
+        fail(f"--format must be table, csv or json, not {fmt!r}.")
+
+    def when(value: str | None, name: str) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            fail(f"--{name} {value!r} is not an ISO date (e.g. 2026-03-01).")
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+    start, end = when(since, "from"), when(until, "to")
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        rates = guarded(lambda: compliance_report(ctx.sessions, actor, by=by, start=start, end=end))
+    if fmt == "csv":
+        print(as_csv(rates), end="")
+        return
+    if fmt == "json":
+        print(as_json(rates))
+        return
+
+    def pct(v: float | None) -> str:
+        return "-" if v is None else f"{v:.0%}"
+
+    table = Table(by, "required", "activated", "rate (95% CI)", "full", "rate (95% CI)", "coverage")
+    for r in rates:
+        table.add_row(
+            r.group,
+            str(r.required),
+            str(r.activated),
+            f"{pct(r.activation_rate)} ({pct(r.activation_low)}-{pct(r.activation_high)})",
+            str(r.full),
+            f"{pct(r.full_rate)} ({pct(r.full_low)}-{pct(r.full_high)})",
+            pct(r.mean_coverage),
+        )
+    out.print(table)
