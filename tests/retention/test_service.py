@@ -99,7 +99,7 @@ def test_ingest_and_category_changes_follow_the_schedule(ctx, dept, vault, clips
     with ctx.sessions() as s:
         rec = s.get(Recording, rid)
         assert rec.retain_until == Period.parse("2 years").due(rec.recorded_start)
-    assert "Traffic Stop" in service.export_schedule(ctx.sessions)
+    assert "Traffic Stop" in service.export_schedule(ctx.sessions, admin)
     with ctx.sessions() as s:
         audit = s.scalars(
             select(AuditRecord).where(AuditRecord.action == "retention:schedule:import")

@@ -68,7 +68,7 @@ def test_untouched_originals_move_to_the_archive_and_back(tiered, dept, clips):
         open_stream(vault, clerk, old, None)
     report = verify_all(ctx, dept.actor("auditor"))
     assert report.ok, report.problems
-    usage = {u.tier: u for u in tiers.usage(ctx)}
+    usage = {u.tier: u for u in tiers.usage(ctx, clerk)}
     assert usage["archive"].recordings == 1 and usage["hot"].recordings == 1
 
     back = tiers.restore(ctx, clerk, old)

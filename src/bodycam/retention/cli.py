@@ -67,8 +67,7 @@ def schedule_export(
 ) -> None:
     """Print (or write) the schedule in force as TOML."""
     with open_context() as ctx:
-        current_actor(ctx)
-        text = guarded(lambda: service.export_schedule(ctx.sessions))
+        text = guarded(lambda: service.export_schedule(ctx.sessions, current_actor(ctx)))
     if path is None:
         print(text, end="")
     else:
@@ -392,13 +391,11 @@ def restore_command(
 @retention_app.command("tiers")
 def tiers_command(as_json: AsJson = False) -> None:
     """Recordings and bytes held in each storage tier (feeds the cost model)."""
-    from bodycam.auth.permissions import Permission
     from bodycam.retention import tiers
 
     with open_context() as ctx:
         actor = current_actor(ctx)
-        guarded(lambda: actor.require(Permission.RETENTION_VIEW, "see storage per tier"))
-        rows = tiers.usage(ctx)
+        rows = guarded(lambda: tiers.usage(ctx, actor))
     if as_json:
         print(
             json.dumps(

@@ -167,8 +167,9 @@ def import_schedule(
     return ScheduleChange(version, digest, changed, created, recomputed, queue)
 
 
-def export_schedule(factory: sessionmaker[Session]) -> str:
+def export_schedule(factory: sessionmaker[Session], actor: Actor) -> str:
     """The schedule in force as TOML (raises when none was imported)."""
+    require(factory, actor, Permission.RETENTION_VIEW, "read the retention schedule")
     schedule = current_schedule(factory)
     if schedule is None:
         raise RetentionError("No retention schedule has been imported yet.")
@@ -190,8 +191,9 @@ def _active_holds(session: Session, rec: Recording) -> list[LegalHold]:
     )
 
 
-def holds_on(factory: sessionmaker[Session], recording_id: str) -> list[LegalHold]:
+def holds_on(factory: sessionmaker[Session], actor: Actor, recording_id: str) -> list[LegalHold]:
     """Active holds covering a recording (its own and its cases')."""
+    require(factory, actor, Permission.RETENTION_VIEW, "see legal holds")
     with factory() as s:
         rec = s.get(Recording, recording_id)
         if rec is None:

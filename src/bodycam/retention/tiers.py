@@ -181,8 +181,9 @@ def _drop_if_unused(ctx: Context, store: BlobStore, sha: str, tier: str) -> None
             store.delete(sha)
 
 
-def usage(ctx: Context) -> list[TierUsage]:
+def usage(ctx: Context, actor: Actor) -> list[TierUsage]:
     """Recordings and bytes per tier (originals; redacted copies count as hot)."""
+    require(ctx.sessions, actor, Permission.RETENTION_VIEW, "see storage per tier")
     with ctx.sessions() as s:
         rows = dict(
             (tier, (n, b))
