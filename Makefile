@@ -47,6 +47,7 @@ bench: $(STAMP) ## Run the benchmarks in bench/ (each prints its figure last).
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/verify.py
 	$(BIN)/python bench/redact.py
+	$(BIN)/python bench/compliance.py
 
 clean: ## Remove the venv and local state.
 	rm -rf $(VENV) var .mypy_cache .ruff_cache

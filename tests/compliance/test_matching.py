@@ -215,3 +215,105 @@ def test_report_rates_have_wilson_intervals_and_counts(ctx, dept, vault, clips, 
     assert as_csv(precinct).splitlines()[0].startswith("group,required,activated")
     with pytest.raises(PermissionDenied):
         compliance_report(ctx.sessions, dept.actor("clerk"), by="officer")
+
+
+def test_the_array_matcher_agrees_with_judge_on_random_shifts():
+    import numpy as np
+
+    from bodycam.compliance.matching import STATUS_CODES, match_arrays
+
+    rng = np.random.default_rng(3)
+    rules = Rules.from_toml(
+        '[[policy]]\nversion = "p"\neffective_from = 2020-01-01\nstart_grace_minutes = 2\n'
+        "end_grace_minutes = 2\ngap_grace_minutes = 1\nself_initiated_buffer_minutes = 5\n"
+    )
+    events, clips = [], []
+    for officer in range(40):
+        t = 0.0
+        for _ in range(30):
+            t += float(rng.integers(600, 7200))
+            length = float(rng.integers(300, 3600))
+            si = bool(rng.integers(0, 2))
+            events.append((officer, t, t + length, si))
+            for _ in range(int(rng.integers(0, 3))):
+                a = t + float(rng.integers(-600, int(length)))
+                clips.append((officer, a, a + float(rng.integers(10, 2400))))
+    to_dt = lambda x: T + timedelta(seconds=x)  # noqa: E731
+    evs = [
+        _ev(
+            f"e{i}",
+            officer_id=str(o),
+            arrived_at=to_dt(s),
+            dispatched_at=to_dt(s),
+            created_at=to_dt(s),
+            cleared_at=to_dt(e),
+            self_initiated=si,
+        )
+        for i, (o, s, e, si) in enumerate(events)
+    ]
+    cls = [Clip(f"c{i}", str(o), to_dt(a), to_dt(b)) for i, (o, a, b) in enumerate(clips)]
+    expected = list(judge(evs, cls, rules))
+    ev = np.array(events, dtype=float)
+    cl = np.array(clips, dtype=float)
+    got = match_arrays(
+        ev[:, 0].astype(np.int64),
+        ev[:, 1],
+        ev[:, 2],
+        np.where(ev[:, 3] > 0, 300.0, 0.0),
+        cl[:, 0].astype(np.int64),
+        cl[:, 1],
+        cl[:, 2],
+        start_grace=120,
+        end_grace=120,
+        gap_grace=60,
+    )
+    statuses = [STATUS_CODES[c] for c in got.status]
+    assert statuses == [v.status for v in expected]
+    assert np.allclose(got.coverage, [v.coverage for v in expected])
+    assert np.allclose(got.late, [v.late_s for v in expected])
+    assert np.allclose(got.early, [v.early_s for v in expected])
+    assert np.allclose(got.gaps, [v.gaps_s for v in expected])
+    assert list(got.clips) == [len(v.recordings) for v in expected]
+    assert set(statuses) == set(STATUS_CODES)  # every verdict occurs
+
+
+def test_judge_fast_gives_the_same_verdicts_as_judge():
+    import random
+
+    from bodycam.compliance.matching import judge_fast
+
+    rng = random.Random(9)
+    rules = Rules.from_toml(RULES)
+    events, clips = [], []
+    for n in range(400):
+        officer = f"o{n % 17}"
+        start = T + timedelta(minutes=rng.randrange(0, 20000))
+        end = start + timedelta(minutes=rng.randrange(5, 90))
+        kw = {}
+        if rng.random() < 0.05:
+            kw["cleared_at"] = None
+        if rng.random() < 0.05:
+            kw["disposition"] = "CANCELLED"
+        events.append(
+            _ev(
+                f"e{n}",
+                officer_id=officer,
+                arrived_at=start,
+                dispatched_at=start,
+                created_at=start - timedelta(days=rng.choice([0, 400])),
+                self_initiated=rng.random() < 0.5,
+                **({"cleared_at": end} | kw),
+            )
+        )
+        for k in range(rng.randrange(0, 3)):
+            a = start + timedelta(minutes=rng.randrange(-10, 60))
+            clips.append(Clip(f"c{n}-{k}", officer, a, a + timedelta(minutes=rng.randrange(1, 60))))
+    slow = list(judge(events, clips, rules))
+    fast = list(judge_fast(events, clips, rules))
+    assert [(v.key, v.status, v.policy, v.recordings, v.reason) for v in fast] == [
+        (v.key, v.status, v.policy, v.recordings, v.reason) for v in slow
+    ]
+    for f, s in zip(fast, slow, strict=True):
+        assert abs(f.coverage - s.coverage) < 1e-9 and abs(f.late_s - s.late_s) < 1e-6
+        assert abs(f.early_s - s.early_s) < 1e-6 and abs(f.gaps_s - s.gaps_s) < 1e-6
+    assert {v.status for v in slow} >= {"recorded", "exempt", "unknown", "not_recorded"}

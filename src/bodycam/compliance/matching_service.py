@@ -13,7 +13,7 @@ from bodycam.audit.service import record, require
 from bodycam.auth.actor import Actor
 from bodycam.auth.models import User
 from bodycam.auth.permissions import Permission
-from bodycam.compliance.matching import Clip, OfficerEvent, judge
+from bodycam.compliance.matching import Clip, OfficerEvent, judge_fast
 from bodycam.compliance.models import ComplianceResult, DispatchAssignment, DispatchEvent
 from bodycam.compliance.rules import Rules
 from bodycam.db import transaction
@@ -67,7 +67,7 @@ def run_matching(
     counts: Counter[str] = Counter()
     with transaction(factory) as s:
         s.execute(delete(ComplianceResult))
-        for v in judge(events, clips, rules):
+        for v in judge_fast(events, clips, rules):
             ev = by_key[v.key]
             counts[v.status] += 1
             s.add(
