@@ -494,7 +494,16 @@ def _dispatch(ctx: Context, home: Path, officers: int, clips: int, seed: int) ->
 
     precinct_of = {p["badge"]: p.get("precinct", "") for p in people}
     for n, spec in enumerate(specs):
-        arrive = spec.start - timedelta(seconds=rnd.randrange(0, 180))
+        # The demo's clips last seconds, so the calls are short too: most recorded from
+        # arrival to clear within the two-minute graces, some started late or cut short.
+        late = rnd.random() < 0.15
+        arrive = spec.start - timedelta(
+            seconds=rnd.randrange(240, 600) if late else rnd.randrange(0, 60)
+        )
+        cut_short = rnd.random() < 0.1
+        clear = spec.start + timedelta(
+            seconds=spec.seconds + (rnd.randrange(300, 900) if cut_short else rnd.randrange(0, 60))
+        )
         self_init = spec.category == "Traffic Stop"
         created = arrive - timedelta(minutes=0 if self_init else rnd.randrange(4, 15))
         rows.append(
@@ -508,9 +517,9 @@ def _dispatch(ctx: Context, home: Path, officers: int, clips: int, seed: int) ->
                 "REPORT",
                 stamp(created),
                 spec.badge,
-                stamp(created + timedelta(minutes=1)),
+                stamp(created + timedelta(minutes=0 if self_init else 1)),
                 stamp(arrive),
-                stamp(spec.start + timedelta(seconds=spec.seconds + 600)),
+                stamp(clear),
             ]
         )
     for n in range(len(specs) // 5):  # events no recording covers
@@ -524,7 +533,7 @@ def _dispatch(ctx: Context, home: Path, officers: int, clips: int, seed: int) ->
                 "N",
                 precinct_of.get(spec.badge, ""),
                 f"{rnd.randrange(1, 999)} Oak Ave",
-                "GONE ON ARRIVAL",
+                "GONE ON ARRIVAL" if n % 2 else "REPORT",
                 stamp(created),
                 spec.badge,
                 stamp(created + timedelta(minutes=2)),
