@@ -317,3 +317,66 @@ def test_judge_fast_gives_the_same_verdicts_as_judge():
         assert abs(f.coverage - s.coverage) < 1e-9 and abs(f.late_s - s.late_s) < 1e-6
         assert abs(f.early_s - s.early_s) < 1e-6 and abs(f.gaps_s - s.gaps_s) < 1e-6
     assert {v.status for v in slow} >= {"recorded", "exempt", "unknown", "not_recorded"}
+
+
+def test_matching_tags_recordings_and_adds_the_call_types_category(
+    ctx, dept, vault, clips, tmp_path
+):
+    from bodycam.compliance.matching_service import MatchError
+
+    admin = dept.actor("admin")
+    rid = ingest_file(vault, dept.actor("clerk"), clips(83), officer_badge="1001").id
+    with transaction(ctx.sessions) as s:
+        rec = s.get(Recording, rid)
+        rec.recorded_start, rec.recorded_end = T - timedelta(minutes=1), T + timedelta(minutes=31)
+    row = {
+        "event_id": "DV-1",
+        "call_type": "Domestic Disturbance",
+        "priority": "1",
+        "self_initiated": "Y",
+        "precinct": "North",
+        "location": "x",
+        "disposition": "REPORT",
+        "created_at": "2026-03-01T07:55:00Z",
+        "badge": "1001",
+        "dispatched_at": "2026-03-01T07:56:00Z",
+        "arrived_at": "2026-03-01T08:00:00Z",
+        "cleared_at": "2026-03-01T08:30:00Z",
+    }
+    import_cad(
+        ctx.sessions,
+        admin,
+        write_csv(tmp_path / "cad.csv", GENERIC_HEADER, [row]),
+        load_preset("generic"),
+    )
+    bad = Rules.from_toml(RULES + '\n[categories]\n"DOMESTIC DISTURBANCE" = "Nope"\n')
+    with pytest.raises(MatchError, match="vault does not have: Nope"):
+        run_matching(ctx.sessions, admin, bad)
+    rules = Rules.from_toml(
+        RULES + '\n[categories]\n"DOMESTIC DISTURBANCE" = "Domestic Violence"\n'
+    )
+    counts = run_matching(ctx.sessions, admin, rules)
+    assert counts["recorded"] == 1
+    with ctx.sessions() as s:
+        rec = s.get(Recording, rid)
+        assert "cad:DV-1" in [t.tag for t in rec.tags]
+        assert [e.name for e in rec.extra_categories] == ["Domestic Violence"]
+        audits = s.scalars(
+            select(AuditRecord).where(
+                AuditRecord.object_id == rid, AuditRecord.action == "evidence:recording:edit"
+            )
+        ).all()
+        assert len(audits) == 1 and audits[0].details["added_tags"] == ["cad:DV-1"]
+    run_matching(ctx.sessions, admin, rules)  # nothing more to add the second time
+    with ctx.sessions() as s:
+        assert (
+            len(
+                s.scalars(
+                    select(AuditRecord).where(
+                        AuditRecord.object_id == rid,
+                        AuditRecord.action == "evidence:recording:edit",
+                    )
+                ).all()
+            )
+            == 1
+        )

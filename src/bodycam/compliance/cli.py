@@ -98,7 +98,7 @@ def match_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
     """Judge every officer-event against the officer's recordings (replaces the verdicts)."""
-    from bodycam.compliance.matching_service import run_matching
+    from bodycam.compliance.matching_service import MatchError, run_matching
     from bodycam.compliance.rules import Rules, RulesError
 
     try:
@@ -109,7 +109,10 @@ def match_command(
         fail(f"{rules}: {exc}")
     with open_context() as ctx:
         actor = current_actor(ctx)
-        counts = guarded(lambda: run_matching(ctx.sessions, actor, parsed))
+        try:
+            counts = guarded(lambda: run_matching(ctx.sessions, actor, parsed))
+        except MatchError as exc:
+            fail(str(exc))
     if as_json:
         print(json.dumps(dict(sorted(counts.items()))))
         return

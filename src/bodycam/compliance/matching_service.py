@@ -17,8 +17,21 @@ from bodycam.compliance.matching import Clip, OfficerEvent, judge_fast
 from bodycam.compliance.models import ComplianceResult, DispatchAssignment, DispatchEvent
 from bodycam.compliance.rules import Rules
 from bodycam.db import transaction
-from bodycam.evidence.models import Recording
+from bodycam.evidence.models import (
+    Category,
+    Recording,
+    RecordingEdit,
+    RecordingExtraCategory,
+    RecordingTag,
+)
 from bodycam.ids import utcnow
+from bodycam.retention import service as retention
+
+ACTIVATED = {"recorded", "late_start", "early_stop", "gaps"}
+
+
+class MatchError(Exception):
+    """Matching cannot run as configured; the message says why."""
 
 
 def run_matching(
@@ -65,11 +78,22 @@ def run_matching(
         ]
     by_key = {e.key: e for e in events}
     counts: Counter[str] = Counter()
+    wanted = {cat for _, cat in rules.categories}
+    with factory() as s:
+        known = {c.name: c for c in s.scalars(select(Category).where(Category.name.in_(wanted)))}
+        s.expunge_all()
+    if wanted - set(known):
+        missing = ", ".join(sorted(wanted - set(known)))
+        raise MatchError(f"The rules name categories the vault does not have: {missing}.")
+    matched: dict[str, list[tuple[str, str | None]]] = {}
     with transaction(factory) as s:
         s.execute(delete(ComplianceResult))
         for v in judge_fast(events, clips, rules):
             ev = by_key[v.key]
             counts[v.status] += 1
+            if v.status in ACTIVATED:
+                for rid in v.recordings:
+                    matched.setdefault(rid, []).append((ev.event_id, ev.call_type))
             s.add(
                 ComplianceResult(
                     assignment_id=v.key,
@@ -86,6 +110,7 @@ def run_matching(
                     computed_at=now,
                 )
             )
+        tagged = _tag(s, actor, matched, rules, known)
         record(
             s,
             actor,
@@ -94,11 +119,86 @@ def run_matching(
             "compliance",
             {
                 "officer_events": len(events),
+                "recordings_tagged": tagged,
                 "recordings": len(clips),
                 "by_status": dict(sorted(counts.items())),
             },
         )
     return counts
+
+
+def _tag(
+    s: Session,
+    actor: Actor,
+    matched: dict[str, list[tuple[str, str | None]]],
+    rules: Rules,
+    known: dict[str, Category],
+) -> int:
+    """Tag matched recordings with their events; add the call types' categories.
+
+    Tags ``cad:EVENT`` name the events a recording covers. The category the rules give a
+    call type is added as an additional category, which can only lengthen retention;
+    the primary category (and so access) is left alone. Each change is history and an
+    audit record, like a person's edit. Returns how many recordings changed.
+    """
+    changed = 0
+    for rid in sorted(matched):
+        rec = s.get(Recording, rid)
+        if rec is None:
+            continue
+        have_tags = {t.tag for t in rec.tags}
+        new_tags = sorted({f"cad:{event}"[:100] for event, _ in matched[rid]} - have_tags)
+        have_cats = {rec.category_id, *(e.category_id for e in rec.extra_categories)}
+        adding: dict[str, Category] = {}
+        for _, call in matched[rid]:
+            name = rules.category_for(call)
+            if name is not None and known[name].id not in have_cats:
+                adding[known[name].id] = known[name]
+        new_cats = sorted(adding.values(), key=lambda c: c.name)
+        if not new_tags and not new_cats:
+            continue
+        changed += 1
+        if new_tags:
+            old = sorted(have_tags)
+            rec.tags.extend(RecordingTag(tag=t) for t in new_tags)
+            s.add(
+                RecordingEdit(
+                    recording_id=rid,
+                    user_id=actor.user_id,
+                    field="tags",
+                    old_value=old,
+                    new_value=sorted(have_tags | set(new_tags)),
+                )
+            )
+        if new_cats:
+            old_names = [e.name for e in rec.extra_categories]
+            rec.extra_categories.extend(
+                RecordingExtraCategory(category_id=c.id, name=c.name) for c in new_cats
+            )
+            s.flush()
+            retention.apply_to(s, rec)
+            s.add(
+                RecordingEdit(
+                    recording_id=rid,
+                    user_id=actor.user_id,
+                    field="extra_categories",
+                    old_value=old_names,
+                    new_value=old_names + [c.name for c in new_cats],
+                )
+            )
+        record(
+            s,
+            actor,
+            AuditAction.RECORDING_EDIT,
+            "recording",
+            rid,
+            {
+                "field": "compliance match",
+                "added_tags": new_tags,
+                "added_categories": [c.name for c in new_cats],
+            },
+        )
+    return changed
 
 
 def results(

@@ -18,6 +18,10 @@ event is judged under the rule of its day::
     gap_grace_minutes = 1                # breaks shorter than this are not gaps
     self_initiated_buffer_minutes = 5    # recordings may start this early on on-view stops
 
+    [categories]                         # optional: the category a matched recording gets
+    "TRAFFIC STOP" = "Traffic Stop"
+    "DOMESTIC DISTURBANCE" = "Domestic Violence"
+
 Call types and dispositions compare case-insensitively. Parsing refuses anything else
 with a sentence naming the policy and key.
 """
@@ -98,6 +102,13 @@ class Rules:
     """Every policy version, oldest first."""
 
     policies: tuple[Policy, ...]
+    categories: tuple[tuple[str, str], ...] = ()
+    """(call type, category) pairs: the category a matched recording gets (upper-case)."""
+
+    def category_for(self, call_type: str | None) -> str | None:
+        """The evidence category the rules suggest for recordings of this call type."""
+        wanted = (call_type or "").strip().upper()
+        return next((cat for ct, cat in self.categories if ct == wanted), None)
 
     def in_force(self, when: datetime) -> Policy | None:
         """The policy in force at ``when`` (None before the first)."""
@@ -114,10 +125,14 @@ class Rules:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise RulesError(f"The rules are not valid TOML: {exc}.") from None
-        if set(data) - {"policy"}:
-            raise RulesError(
-                f"Unknown top-level key(s): {', '.join(sorted(set(data) - {'policy'}))}."
-            )
+        if set(data) - {"policy", "categories"}:
+            unknown = sorted(set(data) - {"policy", "categories"})
+            raise RulesError(f"Unknown top-level key(s): {', '.join(unknown)}.")
+        cats = data.get("categories", {})
+        if not isinstance(cats, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in cats.items()
+        ):
+            raise RulesError('[categories] maps call types to category names: "CALL" = "Name".')
         raw = data.get("policy")
         if not isinstance(raw, list) or not raw:
             raise RulesError("The rules have no [[policy]] entries.")
@@ -127,7 +142,8 @@ class Rules:
         versions = [p.version for p in policies]
         if len(set(versions)) != len(versions):
             raise RulesError("Two policies share a version name.")
-        return cls(tuple(policies))
+        pairs = tuple(sorted((k.strip().upper(), v.strip()) for k, v in cats.items()))
+        return cls(tuple(policies), pairs)
 
 
 def _words(where: str, value: Any, key: str) -> frozenset[str]:
