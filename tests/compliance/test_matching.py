@@ -319,6 +319,12 @@ def test_judge_fast_gives_the_same_verdicts_as_judge():
     assert {v.status for v in slow} >= {"recorded", "exempt", "unknown", "not_recorded"}
 
 
+def _import_one(ctx, admin, tmp_path, row: dict[str, str]) -> None:
+    """Import a one-call generic CAD export."""
+    path = write_csv(tmp_path / "cad.csv", GENERIC_HEADER, [row])
+    import_cad(ctx.sessions, admin, path, load_preset("generic"))
+
+
 def test_matching_tags_recordings_and_adds_the_call_types_category(
     ctx, dept, vault, clips, tmp_path
 ):
@@ -343,12 +349,7 @@ def test_matching_tags_recordings_and_adds_the_call_types_category(
         "arrived_at": "2026-03-01T08:00:00Z",
         "cleared_at": "2026-03-01T08:30:00Z",
     }
-    import_cad(
-        ctx.sessions,
-        admin,
-        write_csv(tmp_path / "cad.csv", GENERIC_HEADER, [row]),
-        load_preset("generic"),
-    )
+    _import_one(ctx, admin, tmp_path, row)
     bad = Rules.from_toml(RULES + '\n[categories]\n"DOMESTIC DISTURBANCE" = "Nope"\n')
     with pytest.raises(MatchError, match="vault does not have: Nope"):
         run_matching(ctx.sessions, admin, bad)
@@ -380,3 +381,32 @@ def test_matching_tags_recordings_and_adds_the_call_types_category(
             )
             == 1
         )
+
+
+def test_a_recording_tagged_with_the_event_number_counts_even_when_times_disagree(
+    ctx, dept, vault, clips, tmp_path
+):
+    admin = dept.actor("admin")
+    rid = ingest_file(vault, dept.actor("clerk"), clips(84), officer_badge="1001", tags=["E-7"]).id
+    with transaction(ctx.sessions) as s:  # the camera's clock was a day off
+        rec = s.get(Recording, rid)
+        rec.recorded_start, rec.recorded_end = T - timedelta(days=1), T - timedelta(hours=23)
+    row = {
+        "event_id": "E-7",
+        "call_type": "TRAFFIC STOP",
+        "priority": "2",
+        "self_initiated": "Y",
+        "precinct": "North",
+        "location": "x",
+        "disposition": "CITATION",
+        "created_at": "2026-03-01T08:00:00Z",
+        "badge": "1001",
+        "dispatched_at": "2026-03-01T08:00:00Z",
+        "arrived_at": "2026-03-01T08:00:00Z",
+        "cleared_at": "2026-03-01T08:30:00Z",
+    }
+    _import_one(ctx, admin, tmp_path, row)
+    assert run_matching(ctx.sessions, admin, Rules.from_toml(RULES))["tagged"] == 1
+    ((result, _),) = results(ctx.sessions, admin, badge="1001")
+    assert result.status == "tagged" and result.recordings == [rid]
+    assert "camera clock" in result.reason

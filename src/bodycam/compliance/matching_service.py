@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from datetime import datetime
 
@@ -27,7 +28,7 @@ from bodycam.evidence.models import (
 from bodycam.ids import utcnow
 from bodycam.retention import service as retention
 
-ACTIVATED = {"recorded", "late_start", "early_stop", "gaps"}
+ACTIVATED = {"recorded", "late_start", "early_stop", "gaps", "tagged"}
 
 
 class MatchError(Exception):
@@ -88,8 +89,18 @@ def run_matching(
     matched: dict[str, list[tuple[str, str | None]]] = {}
     with transaction(factory) as s:
         s.execute(delete(ComplianceResult))
+        by_tag = _event_tags(s, {e.event_id for e in events})
         for v in judge_fast(events, clips, rules):
             ev = by_key[v.key]
+            tagged_ids = by_tag.get((ev.officer_id, ev.event_id), [])
+            if v.status == "not_recorded" and tagged_ids:
+                v = dataclasses.replace(
+                    v,
+                    status="tagged",
+                    recordings=tuple(sorted(tagged_ids)),
+                    reason="matched by its event number only: the recording's times do not "
+                    "overlap the window (check the camera clock)",
+                )
             counts[v.status] += 1
             if v.status in ACTIVATED:
                 for rid in v.recordings:
@@ -125,6 +136,24 @@ def run_matching(
             },
         )
     return counts
+
+
+def _event_tags(s: Session, event_ids: set[str]) -> dict[tuple[str, str], list[str]]:
+    """(officer, event) -> recordings of that officer tagged with the event number.
+
+    A tag counts when it is the event number itself or ``cad:`` and the event number.
+    """
+    found: dict[tuple[str, str], list[str]] = {}
+    rows = s.execute(
+        select(RecordingTag.tag, Recording.id, Recording.officer_id)
+        .join(Recording, Recording.id == RecordingTag.recording_id)
+        .where(Recording.purged_at.is_(None))
+    )
+    for tag, rid, officer in rows:
+        event = tag[4:] if tag.startswith("cad:") else tag
+        if event in event_ids:
+            found.setdefault((officer, event), []).append(rid)
+    return found
 
 
 def _tag(

@@ -5,7 +5,8 @@ which stays inside 0 to 1 and behaves on small groups, where a squad of 7 requir
 events must not look as certain as a precinct of 7,000.
 
 * **required**: officer-events the policy requires (not exempt, not unknown);
-* **activated**: required ones with any recording (recorded, late start, early stop, gaps);
+* **activated**: required ones with any recording (recorded, late start, early stop,
+  gaps, or tagged with the event number);
 * **full**: recorded on time and to the end without gaps (``recorded``);
 * **activation rate** = activated / required; **full-compliance rate** = full / required;
 * **mean coverage**: the mean covered share of the window over required events.
@@ -31,7 +32,7 @@ from bodycam.auth.permissions import Permission
 from bodycam.compliance.models import ComplianceResult, DispatchEvent
 
 GROUPINGS = ("officer", "squad", "precinct", "call-type")
-ACTIVATED = {"recorded", "late_start", "early_stop", "gaps"}
+ACTIVATED = {"recorded", "late_start", "early_stop", "gaps", "tagged"}
 
 
 @dataclass(frozen=True)
