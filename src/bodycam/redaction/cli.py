@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -16,6 +16,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from bodycam.cli_support import err, fail, out
 from bodycam.redaction.styles import Style
 from bodycam.redaction.transcript import Transcript
+
+if TYPE_CHECKING:
+    from bodycam.redaction.engine import RedactOptions
 
 redact_app = typer.Typer(help="Redact faces in video.", no_args_is_help=True)
 
@@ -27,40 +30,52 @@ def _size(text: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
-@redact_app.command("auto")
-def auto_command(
-    source: Annotated[Path, typer.Argument(help="Video to redact (IN).")],
-    output: Annotated[Path, typer.Argument(help="Redacted MP4 to write (OUT).")],
-    style: Annotated[Style, typer.Option(help="How faces are hidden.")] = Style.blur,
-    scale: Annotated[
-        str, typer.Option(help="Detect on frames fitted into WxH (aspect kept).")
-    ] = "640x360",
-    threshold: Annotated[
-        float, typer.Option(help="Detection score threshold (lower finds more).")
-    ] = 0.2,
-    detect_every: Annotated[
-        int, typer.Option(help="Run the detector on every n-th frame; track in between.")
-    ] = 1,
-    no_audio: Annotated[bool, typer.Option("--no-audio", help="Drop the audio track.")] = False,
-    detector: Annotated[
-        str, typer.Option(help="Detector by name: centerface, or one an installed package adds.")
-    ] = "centerface",
-) -> None:
-    """Detect, track and redact every face of IN into OUT (H.264/AAC MP4, no metadata)."""
-    # Imported here: `bodycam` starts faster, and works without the redaction libraries.
-    from bodycam.redaction.engine import RedactionError, RedactOptions, redact_video
+Scale = Annotated[str, typer.Option(help="Detect on frames fitted into WxH (aspect kept).")]
+Threshold = Annotated[float, typer.Option(help="Detection score threshold (lower finds more).")]
+DetectEvery = Annotated[
+    int, typer.Option(help="Run the detector on every n-th frame; track in between.")
+]
+DetectorName = Annotated[
+    str, typer.Option(help="Detector by name: centerface, or one an installed package adds.")
+]
+
+
+def _detect_options(
+    scale: str, threshold: float, detect_every: int, detector: str, **more: Any
+) -> RedactOptions:
+    """The engine's options from the detection flags, each checked with a sentence."""
+    from bodycam.redaction.engine import RedactOptions
 
     if not 0.0 < threshold < 1.0:
         fail(f"--threshold must be between 0 and 1, not {threshold}.")
     if detect_every < 1:
         fail(f"--detect-every must be at least 1, not {detect_every}.")
-    options = RedactOptions(
-        style=style,
+    return RedactOptions(
         scale=_size(scale),
         threshold=threshold,
         detect_every=detect_every,
-        audio=not no_audio,
         detector=detector,
+        **more,
+    )
+
+
+@redact_app.command("auto")
+def auto_command(
+    source: Annotated[Path, typer.Argument(help="Video to redact (IN).")],
+    output: Annotated[Path, typer.Argument(help="Redacted MP4 to write (OUT).")],
+    style: Annotated[Style, typer.Option(help="How faces are hidden.")] = Style.blur,
+    scale: Scale = "640x360",
+    threshold: Threshold = 0.2,
+    detect_every: DetectEvery = 1,
+    no_audio: Annotated[bool, typer.Option("--no-audio", help="Drop the audio track.")] = False,
+    detector: DetectorName = "centerface",
+) -> None:
+    """Detect, track and redact every face of IN into OUT (H.264/AAC MP4, no metadata)."""
+    # Imported here: `bodycam` starts faster, and works without the redaction libraries.
+    from bodycam.redaction.engine import RedactionError, redact_video
+
+    options = _detect_options(
+        scale, threshold, detect_every, detector, style=style, audio=not no_audio
     )
     bar = Progress(
         TextColumn(f"redact {source.name}"),
@@ -152,30 +167,16 @@ def analyse_command(
         Path | None,
         typer.Option("--plan", help="Also write a draft plan including every track."),
     ] = None,
-    scale: Annotated[
-        str, typer.Option(help="Detect on frames fitted into WxH (aspect kept).")
-    ] = "640x360",
-    threshold: Annotated[
-        float, typer.Option(help="Detection score threshold (lower finds more).")
-    ] = 0.2,
-    detect_every: Annotated[
-        int, typer.Option(help="Run the detector on every n-th frame; track in between.")
-    ] = 1,
-    detector: Annotated[
-        str, typer.Option(help="Detector by name: centerface, or one an installed package adds.")
-    ] = "centerface",
+    scale: Scale = "640x360",
+    threshold: Threshold = 0.2,
+    detect_every: DetectEvery = 1,
+    detector: DetectorName = "centerface",
 ) -> None:
     """Detect and track every face of IN, render nothing: tracks, boxes and thumbnails."""
     from bodycam.redaction.analyse import analyse_video
-    from bodycam.redaction.engine import RedactionError, RedactOptions
+    from bodycam.redaction.engine import RedactionError
 
-    if not 0.0 < threshold < 1.0:
-        fail(f"--threshold must be between 0 and 1, not {threshold}.")
-    if detect_every < 1:
-        fail(f"--detect-every must be at least 1, not {detect_every}.")
-    options = RedactOptions(
-        scale=_size(scale), threshold=threshold, detect_every=detect_every, detector=detector
-    )
+    options = _detect_options(scale, threshold, detect_every, detector)
     for target in (out_path, plan_path):
         if target is not None and not target.parent.is_dir():
             fail(f"{target.name} cannot be written: folder {target.parent} does not exist.")
