@@ -165,17 +165,8 @@ def _verdict(
             merged.append([a, b])
     ids = tuple(c.recording_id for c in sorted(clips, key=lambda c: c.start))
     if not merged:
-        return Verdict(
-            key,
-            "not_recorded",
-            0.0,
-            span,
-            span,
-            0.0,
-            version,
-            "no recording of this officer covers the window",
-            ids,
-        )
+        why = _why("not_recorded", 0.0, span, span, 0.0)
+        return Verdict(key, "not_recorded", 0.0, span, span, 0.0, version, why, ids)
     covered = sum((b - a).total_seconds() for a, b in merged)
     late = (merged[0][0] - start).total_seconds()
     early = (end - merged[-1][1]).total_seconds()
@@ -186,13 +177,14 @@ def _verdict(
     )
     coverage = round(covered / span, 4)
     if late > start_grace.total_seconds():
-        status, why = "late_start", f"recording began {late / 60:.1f} min after the start"
+        status = "late_start"
     elif early > end_grace.total_seconds():
-        status, why = "early_stop", f"recording ended {early / 60:.1f} min before the clear"
+        status = "early_stop"
     elif gaps > 0:
-        status, why = "gaps", f"{gaps / 60:.1f} min of breaks inside the window"
+        status = "gaps"
     else:
-        status, why = "recorded", f"{coverage:.0%} of the window recorded"
+        status = "recorded"
+    why = _why(status, coverage, late, early, gaps)
     return Verdict(key, status, coverage, late, early, gaps, version, why, ids)
 
 
