@@ -11,8 +11,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -56,7 +55,7 @@ from bodycam.redaction.plan_render import render_plan
 from bodycam.redaction.qc import QC_THRESHOLD, qc_scan
 from bodycam.redaction.styles import Style
 from bodycam.redaction.transcript import AudioRedaction, Transcript, phrase_ranges
-from bodycam.storage.interface import BlobStore
+from bodycam.storage.interface import local_path
 
 if TYPE_CHECKING:
     from bodycam.redaction.pii import Suggestion
@@ -135,23 +134,6 @@ def _copy_recording(vault: Vault, copy_id: str) -> str:
         if copy is None:
             raise ProjectError(f"There is no redacted copy {copy_id}.")
         return copy.recording_id
-
-
-@contextmanager
-def source_file(store: BlobStore, sha256: str) -> Iterator[Path]:
-    """A readable local path holding blob ``sha256`` (the blob itself when local)."""
-    path_for = getattr(store, "path_for", None)
-    if path_for is not None:
-        path = Path(path_for(sha256))
-        if path.is_file():
-            yield path
-            return
-    with tempfile.TemporaryDirectory(prefix="bodycam-src-") as tmp:
-        path = Path(tmp) / f"{sha256}.mp4"
-        with path.open("wb") as f:
-            for chunk in store.iter_bytes(sha256):
-                f.write(chunk)
-        yield path
 
 
 # --- detection -------------------------------------------------------------------------
@@ -254,7 +236,7 @@ def run_detection(
             return  # already done (a job run twice)
         sha = proj.source_sha256
     try:
-        with source_file(vault.store, sha) as path:
+        with local_path(vault.store, sha) as path:
             analysis = analyse_video(path, opts, progress, hash_source=False)
     except (RedactionError, OSError) as exc:
         with transaction(vault.sessions) as s:
@@ -643,7 +625,7 @@ def transcribe(
         sha = proj.source_sha256
     try:
         speech = load_speech_model(model, sha256=model_sha256)
-        with source_file(vault.store, sha) as src:
+        with local_path(vault.store, sha) as src:
             seconds = None
             if progress is not None:
                 step = progress
@@ -816,7 +798,7 @@ def render(
     with tempfile.TemporaryDirectory(prefix="bodycam-render-") as tmp:
         out = Path(tmp) / "redacted.mp4"
         try:
-            with source_file(vault.store, sha) as src:
+            with local_path(vault.store, sha) as src:
                 report = render_plan(src, out, plan, progress)
             findings = qc_scan(out, qc_threshold)
         except RedactionError as exc:

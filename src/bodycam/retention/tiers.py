@@ -11,10 +11,8 @@ until restored; ``verify`` re-hashes them in the archive store.
 from __future__ import annotations
 
 import contextlib
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import and_, func, select
 
@@ -30,6 +28,7 @@ from bodycam.ids import utcnow
 from bodycam.redaction.models import RedactedCopy
 from bodycam.retention.service import RetentionError
 from bodycam.storage import BlobNotFound, BlobStore
+from bodycam.storage.interface import local_path
 
 HOT, ARCHIVE = "hot", "archive"
 _READS = (
@@ -59,14 +58,10 @@ def _archive_store(ctx: Context) -> BlobStore:
 
 
 def _copy(source: BlobStore, dest: BlobStore, sha: str) -> None:
-    """Copy a blob between stores through a temporary file; the destination checks the hash."""
+    """Copy a blob between stores (a local file when it is one); the destination checks it."""
     if dest.exists(sha):
         return
-    with tempfile.TemporaryDirectory(prefix="bodycam-tier-") as tmp:
-        path = Path(tmp) / sha
-        with path.open("wb") as f:
-            for chunk in source.iter_bytes(sha):
-                f.write(chunk)
+    with local_path(source, sha) as path:
         dest.put_file(path, expected_sha256=sha)
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
@@ -129,6 +131,23 @@ def sha256_file(path: Path) -> tuple[str, int]:
 def file_sha256(path: Path) -> str:
     """SHA-256 (hex) of a file, streamed."""
     return sha256_file(path)[0]
+
+
+@contextmanager
+def local_path(store: BlobStore, sha256: str) -> Iterator[Path]:
+    """A readable local path holding blob ``sha256`` (the blob itself when local)."""
+    path_for = getattr(store, "path_for", None)
+    if path_for is not None:
+        path = Path(path_for(sha256))
+        if path.is_file():
+            yield path
+            return
+    with tempfile.TemporaryDirectory(prefix="bodycam-src-") as tmp:
+        path = Path(tmp) / f"{sha256}.mp4"
+        with path.open("wb") as f:
+            for chunk in store.iter_bytes(sha256):
+                f.write(chunk)
+        yield path
 
 
 def integrity_error(expected: str, actual: str, what: str) -> BlobIntegrityError:
