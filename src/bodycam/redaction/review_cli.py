@@ -182,6 +182,23 @@ def _print_copy(view: CopyView) -> None:
         )
 
 
+def _show_copy(view: CopyView, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(_copy_json(view)))
+    else:
+        _print_copy(view)
+
+
+def _on_copy(as_json: bool, fn: Callable[[Any, Any], CopyView]) -> None:
+    """Run ``fn(vault, actor)`` as the current user and show the copy it returns."""
+    from bodycam.evidence.service import Vault
+
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        view = guarded(lambda: fn(Vault.from_context(ctx), actor))
+    _show_copy(view, as_json)
+
+
 def _copy_json(view: CopyView) -> dict[str, Any]:
     c = view.copy
     return {
@@ -458,10 +475,7 @@ def render_command(
         bar, step = _bar("rendering", as_json)
         with bar:
             view = guarded(lambda: projects.render(vault, actor, project_id, progress=step))
-    if as_json:
-        print(json.dumps(_copy_json(view)))
-    else:
-        _print_copy(view)
+    _show_copy(view, as_json)
     if view.open_findings:
         raise typer.Exit(1)
 
@@ -471,16 +485,9 @@ def copy_command(
     as_json: AsJson = False,
 ) -> None:
     """Show a redacted copy: its hashes, plan and QC findings."""
-    from bodycam.evidence.service import Vault
     from bodycam.redaction import projects
 
-    with open_context() as ctx:
-        actor = current_actor(ctx)
-        view = guarded(lambda: projects.copy_view(Vault.from_context(ctx), actor, copy_id))
-    if as_json:
-        print(json.dumps(_copy_json(view)))
-    else:
-        _print_copy(view)
+    _on_copy(as_json, lambda v, a: projects.copy_view(v, a, copy_id))
 
 
 def accept_command(
@@ -490,20 +497,9 @@ def accept_command(
     as_json: AsJson = False,
 ) -> None:
     """Resolve a QC finding by accepting it with a reason (e.g. a face on a poster)."""
-    from bodycam.evidence.service import Vault
     from bodycam.redaction import projects
 
-    with open_context() as ctx:
-        actor = current_actor(ctx)
-        view = guarded(
-            lambda: projects.accept_finding(
-                Vault.from_context(ctx), actor, copy_id, finding, reason
-            )
-        )
-    if as_json:
-        print(json.dumps(_copy_json(view)))
-    else:
-        _print_copy(view)
+    _on_copy(as_json, lambda v, a: projects.accept_finding(v, a, copy_id, finding, reason))
 
 
 def approve_command(
@@ -512,16 +508,9 @@ def approve_command(
     as_json: AsJson = False,
 ) -> None:
     """Approve a redacted copy for release (refused while QC findings are unresolved)."""
-    from bodycam.evidence.service import Vault
     from bodycam.redaction import projects
 
-    with open_context() as ctx:
-        actor = current_actor(ctx)
-        view = guarded(lambda: projects.approve(Vault.from_context(ctx), actor, copy_id, note))
-    if as_json:
-        print(json.dumps(_copy_json(view)))
-    else:
-        _print_copy(view)
+    _on_copy(as_json, lambda v, a: projects.approve(v, a, copy_id, note))
 
 
 def download_command(
