@@ -41,6 +41,21 @@ ARGS = [
 PASSWORD = "browser-test-password"
 
 
+def wait_js(page, expression: str, timeout: int = 30000) -> None:
+    """Wait until a JavaScript expression (or arrow function) is truthy in the page.
+
+    Polls from Python with ``page.evaluate``, which runs through the DevTools protocol.
+    ``page.wait_for_function`` instead polls with ``eval`` inside the page, which our
+    Content-Security-Policy (no 'unsafe-eval') refuses whenever the first check fails.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        if page.evaluate(expression):
+            return
+        assert time.monotonic() < deadline, f"still false after {timeout} ms: {expression}"
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def server(tmp_path):
     if CHROMIUM is None:
@@ -98,7 +113,7 @@ def test_sign_in_search_and_play_in_chromium(server):
         page.click("form.search button")
         page.click("text=Patrol clip")
         page.wait_for_selector("video")
-        page.wait_for_function("document.querySelector('video').readyState >= 2", timeout=15000)
+        wait_js(page, "document.querySelector('video').readyState >= 2", timeout=15000)
         # Seek to frame 5 (0.5 s at 10 fps) and read back the pixels Chromium decoded.
         page.evaluate("""() => new Promise(done => {
             const v = document.querySelector('video');
