@@ -159,7 +159,9 @@ def test_matching_in_the_vault_is_idempotent_and_audited(ctx, dept, vault, clips
     with pytest.raises(PermissionDenied):
         run_matching(ctx.sessions, dept.actor("clerk"), rules)
     with pytest.raises(PermissionDenied):
-        results(ctx.sessions, dept.actor("o1"))
+        results(ctx.sessions, dept.actor("clerk"))
+    own = {b for _, b in results(ctx.sessions, dept.actor("o1"))}  # an officer: their own
+    assert own <= {"1001"}
     with ctx.sessions() as s:
         runs = s.scalars(
             select(AuditRecord).where(AuditRecord.action == "compliance:match:run")
@@ -217,12 +219,11 @@ def test_report_rates_have_wilson_intervals_and_counts(ctx, dept, vault, clips, 
         compliance_report(ctx.sessions, dept.actor("clerk"), by="officer")
 
 
-def test_the_array_matcher_agrees_with_judge_on_random_shifts():
+def _random_shifts(seed: int = 3):
+    """Random events and clips of 40 officers: arrays for match_arrays, and judge's verdicts."""
     import numpy as np
 
-    from bodycam.compliance.matching import STATUS_CODES, match_arrays
-
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(seed)
     rules = Rules.from_toml(
         '[[policy]]\nversion = "p"\neffective_from = 2020-01-01\nstart_grace_minutes = 2\n'
         "end_grace_minutes = 2\ngap_grace_minutes = 1\nself_initiated_buffer_minutes = 5\n"
@@ -255,7 +256,7 @@ def test_the_array_matcher_agrees_with_judge_on_random_shifts():
     expected = list(judge(evs, cls, rules))
     ev = np.array(events, dtype=float)
     cl = np.array(clips, dtype=float)
-    got = match_arrays(
+    arrays = (
         ev[:, 0].astype(np.int64),
         ev[:, 1],
         ev[:, 2],
@@ -263,10 +264,15 @@ def test_the_array_matcher_agrees_with_judge_on_random_shifts():
         cl[:, 0].astype(np.int64),
         cl[:, 1],
         cl[:, 2],
-        start_grace=120,
-        end_grace=120,
-        gap_grace=60,
     )
+    return arrays, expected
+
+
+def _assert_agrees(got, expected) -> None:
+    import numpy as np
+
+    from bodycam.compliance.matching import STATUS_CODES
+
     statuses = [STATUS_CODES[c] for c in got.status]
     assert statuses == [v.status for v in expected]
     assert np.allclose(got.coverage, [v.coverage for v in expected])
@@ -275,6 +281,162 @@ def test_the_array_matcher_agrees_with_judge_on_random_shifts():
     assert np.allclose(got.gaps, [v.gaps_s for v in expected])
     assert list(got.clips) == [len(v.recordings) for v in expected]
     assert set(statuses) == set(STATUS_CODES)  # every verdict occurs
+
+
+def _pairs_by_brute_force(arrays) -> list[tuple[int, int]]:
+    """Every (event, clip) overlap, by event, then by the clip's start (ties: input order)."""
+    import numpy as np
+
+    ev_off, ev_start, ev_end, ev_buf, c_off, c_start, c_end = arrays
+    pairs = []
+    for i in range(len(ev_start)):
+        hit = np.nonzero(
+            (c_off == ev_off[i]) & (c_start < ev_end[i]) & (c_end > ev_start[i] - ev_buf[i])
+        )[0]
+        pairs += [(i, int(j)) for j in hit[np.argsort(c_start[hit], kind="stable")]]
+    return pairs
+
+
+def test_the_array_matcher_agrees_with_judge_on_random_shifts():
+    from bodycam.compliance.matching import match_arrays
+
+    arrays, expected = _random_shifts()
+    got = match_arrays(*arrays, start_grace=120, end_grace=120, gap_grace=60)
+    _assert_agrees(got, expected)
+    pairs = list(zip(got.pair_event.tolist(), got.pair_clip.tolist(), strict=True))
+    assert pairs == _pairs_by_brute_force(arrays)
+
+
+@pytest.mark.parametrize("variant", ["shuffled", "sparse-officer-ids", "sorted"])
+def test_the_array_matcher_agrees_in_any_input_order(variant):
+    """Events in any order, recordings sorted or not, officer ids compact or far apart."""
+    import numpy as np
+
+    from bodycam.compliance.matching import match_arrays
+
+    arrays, expected = _random_shifts(seed=4)
+    ev_off, ev_start, ev_end, ev_buf, c_off, c_start, c_end = arrays
+    rng = np.random.default_rng(8)
+    pe, pc = np.arange(len(ev_start)), np.arange(len(c_start))
+    if variant == "shuffled":
+        pe, pc = rng.permutation(len(ev_start)), rng.permutation(len(c_start))
+    elif variant == "sparse-officer-ids":  # too far apart for a table: binary search
+        ev_off, c_off = ev_off * 10**12 - 7, c_off * 10**12 - 7
+        pe = rng.permutation(len(ev_start))
+    else:
+        pc = np.lexsort((c_start, c_off))
+    arrays = (ev_off[pe], ev_start[pe], ev_end[pe], ev_buf[pe], c_off[pc], c_start[pc], c_end[pc])
+    got = match_arrays(*arrays, start_grace=120, end_grace=120, gap_grace=60)
+    _assert_agrees(got, [expected[i] for i in pe])
+    pairs = list(zip(got.pair_event.tolist(), got.pair_clip.tolist(), strict=True))
+    assert pairs == _pairs_by_brute_force(arrays)
+
+
+def test_the_array_matcher_with_more_pairs_than_recordings_and_no_recordings():
+    """One long recording over many events (a second pass for the pairs); none at all."""
+    import numpy as np
+
+    from bodycam.compliance.matching import STATUS_CODES, match_arrays
+
+    n = 200
+    starts = np.arange(n) * 1000.0
+    ev = (np.zeros(n, dtype=np.int64), starts, starts + 600.0, np.zeros(n))
+    clip = (np.array([0, 1]), np.array([-10.0, 0.0]), np.array([n * 1000.0, 50.0]))
+    got = match_arrays(*ev, *clip, start_grace=120, end_grace=120, gap_grace=60)
+    assert list(got.pair_event) == list(range(n)) and list(got.pair_clip) == [0] * n
+    assert set(got.status) == {STATUS_CODES.index("recorded")} and (got.coverage == 1).all()
+    empty = (np.empty(0, dtype=np.int64), np.empty(0), np.empty(0))
+    got = match_arrays(*ev, *empty, start_grace=120, end_grace=120, gap_grace=60)
+    assert set(got.status) == {STATUS_CODES.index("not_recorded")}
+    assert (got.late == 600).all() and len(got.pair_event) == 0 and (got.clips == 0).all()
+    got = match_arrays(*(a[:0] for a in ev), *clip, start_grace=120, end_grace=120, gap_grace=60)
+    assert len(got.status) == 0 and len(got.pair_event) == 0
+
+
+def test_matching_slice_by_slice_gives_the_verdicts_of_one_call():
+    """Events near and on slice edges, recordings across them, buffers, 3+ pieces."""
+    import numpy as np
+
+    from bodycam.compliance.matching import (
+        ClipArrays,
+        EventArrays,
+        match_arrays,
+        match_windows,
+    )
+
+    rng = np.random.default_rng(21)
+    step = 30000.0
+    edges = [-2 * step + k * step for k in range(12)]  # slices [-60000, 270000)
+    events, clips = [], []
+    for officer in range(25):
+        t = -step
+        while t < 8 * step:
+            t += float(rng.integers(300, 9000))
+            length = float(rng.integers(300, 5400))
+            events.append((officer, t, t + length, 300.0 if rng.random() < 0.5 else 0.0))
+            for _ in range(int(rng.integers(0, 5))):
+                a = t + float(rng.integers(-900, int(length)))
+                long = rng.random() < 0.05  # across several slices
+                clips.append((officer, a, a + float(rng.integers(10, 90000 if long else 2400))))
+        for edge in edges[1:-1]:  # on, just before and just after each edge
+            for at, buf in ((edge, 300.0), (edge - 1.0, 0.0), (edge + 100.0, 300.0)):
+                events.append((officer, at, at + 1800.0, buf))
+            clips.append((officer, edge - 250.0, edge + 50.0))  # in the buffer of edge + 100
+            clips += [  # three pieces of the event at the edge, one before it
+                (officer, edge - 100.0, edge + 600.0),
+                (officer, edge + 700.0, edge + 1200.0),
+                (officer, edge + 1300.0, edge + 3700.0),
+            ]
+    ev = np.array(events)
+    cl = np.array(clips)
+    pe, pc = rng.permutation(len(ev)), rng.permutation(len(cl))
+    ev, cl = ev[pe], cl[pc]
+    e_off, e_start, e_end, e_buf = ev[:, 0].astype(np.int64), ev[:, 1], ev[:, 2], ev[:, 3]
+    c_off, c_start, c_end = cl[:, 0].astype(np.int64), cl[:, 1], cl[:, 2]
+    grace = {"start_grace": 120.0, "end_grace": 120.0, "gap_grace": 60.0}
+    whole = match_arrays(e_off, e_start, e_end, e_buf, c_off, c_start, c_end, **grace)
+    assert (whole.clips >= 3).sum() >= 25 * 10  # events in three pieces, and more
+
+    asked = []
+
+    def events_starting(a: float, b: float) -> EventArrays:
+        i = np.nonzero((e_start >= a) & (e_start < b))[0]
+        return EventArrays(i, e_off[i], e_start[i], e_end[i], e_buf[i])
+
+    def clips_overlapping(lo: float, hi: float) -> ClipArrays:
+        asked.append((lo, hi))
+        j = np.nonzero((c_start < hi) & (c_end > lo))[0]  # exactly those asked for
+        return ClipArrays(j, c_off[j], c_start[j], c_end[j])
+
+    parts = list(match_windows(edges, events_starting, clips_overlapping, **grace))
+    assert len(parts) == len(edges) - 1 and len(asked) == len(parts)
+    seen = np.concatenate([p.events.ids for p in parts])
+    assert sorted(seen.tolist()) == list(range(len(ev)))  # every event once
+    for name in ("status", "coverage", "late", "early", "gaps", "clips"):
+        sliced = np.empty_like(getattr(whole, name))
+        for p in parts:
+            sliced[p.events.ids] = getattr(p.verdicts, name)
+        assert np.array_equal(sliced, getattr(whole, name)), name
+    by_event: dict[int, list[int]] = {}
+    for p in parts:
+        for e, c in zip(p.verdicts.pair_event, p.verdicts.pair_clip, strict=True):
+            by_event.setdefault(int(p.events.ids[e]), []).append(int(p.clips.ids[c]))
+    whole_by_event: dict[int, list[int]] = {}
+    for e, c in zip(whole.pair_event.tolist(), whole.pair_clip.tolist(), strict=True):
+        whole_by_event.setdefault(e, []).append(c)
+    assert by_event == whole_by_event
+    # Recordings that cross an edge were loaded for both slices.
+    loaded = [set(p.clips.ids.tolist()) for p in parts]
+    assert any(loaded[k] & loaded[k + 1] for k in range(len(loaded) - 1))
+
+    with pytest.raises(ValueError, match="outside"):
+        list(
+            match_windows(
+                [0.0, 10.0], lambda a, b: events_starting(-1e9, 1e9), clips_overlapping, **grace
+            )
+        )
+    with pytest.raises(ValueError, match="increase"):
+        list(match_windows([0.0, 0.0], events_starting, clips_overlapping, **grace))
 
 
 def test_judge_fast_gives_the_same_verdicts_as_judge():

@@ -9,10 +9,12 @@ from typing import Annotated, Any
 import typer
 
 from bodycam.cli_support import EXIT_ERROR, current_actor, err, fail, guarded, open_context, out
+from bodycam.compliance.review_cli import review_app
 
 compliance_app = typer.Typer(
     help="Recording compliance: dispatch (CAD) data.", no_args_is_help=True
 )
+compliance_app.add_typer(review_app, name="review")
 
 
 def _print_report(report: dict[str, Any]) -> None:
@@ -173,57 +175,127 @@ def results_command(
 
 @compliance_app.command("report")
 def report_command(
-    by: Annotated[str, typer.Option(help="officer, squad, precinct or call-type.")] = "officer",
+    by: Annotated[
+        str, typer.Option(help="officer, squad, precinct, call-type or all (the department).")
+    ] = "officer",
     since: Annotated[
-        str | None, typer.Option("--from", help="Events created on or after (ISO date).")
+        str | None,
+        typer.Option("--from", help="On or after (ISO date; agency time zone unless given)."),
     ] = None,
-    until: Annotated[str | None, typer.Option("--to", help="Events created before (ISO).")] = None,
+    until: Annotated[
+        str | None, typer.Option("--to", help="Before (ISO date; agency time zone unless given).")
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option(help="day, week or month: one line per group and period.")
+    ] = None,
+    shift_grace: Annotated[
+        float,
+        typer.Option(help="Hours after a recording's end after which its upload is late."),
+    ] = 12.0,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
-    """Activation and full-compliance rates with 95% Wilson intervals and their counts."""
-    from datetime import UTC, datetime
+    """Activation, compliance, categorization and late-upload rates with 95% intervals."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
 
     from rich.table import Table
 
-    from bodycam.compliance.report import GROUPINGS, as_csv, as_json, compliance_report
+    from bodycam.compliance.report import (
+        GROUPINGS,
+        PERIODS,
+        as_csv,
+        as_json,
+        compliance_report,
+        describe_trend,
+    )
 
     if by not in GROUPINGS:
         fail(f"--by must be one of {', '.join(GROUPINGS)}, not {by!r}.")
+    if period is not None and period not in PERIODS:
+        fail(f"--period must be one of {', '.join(PERIODS)}, not {period!r}.")
     if fmt not in ("table", "csv", "json"):
         fail(f"--format must be table, csv or json, not {fmt!r}.")
+    if not 0 <= shift_grace <= 24 * 14:
+        fail(f"--shift-grace must be between 0 and 336 hours, not {shift_grace:g}.")
+    grace = timedelta(hours=shift_grace)
 
-    def when(value: str | None, name: str) -> datetime | None:
-        if value is None:
-            return None
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            fail(f"--{name} {value!r} is not an ISO date (e.g. 2026-03-01).")
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-    start, end = when(since, "from"), when(until, "to")
     with open_context() as ctx:
+        tz = ctx.settings.timezone
+
+        def when(value: str | None, name: str) -> datetime | None:
+            if value is None:
+                return None
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                fail(f"--{name} {value!r} is not an ISO date (e.g. 2026-03-01).")
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(tz))
+
+        start, end = when(since, "from"), when(until, "to")
+        if start is not None and end is not None and start >= end:
+            fail(f"--from {since} is not before --to {until}.")
         actor = current_actor(ctx)
-        rates = guarded(lambda: compliance_report(ctx.sessions, actor, by=by, start=start, end=end))
+        rates = guarded(
+            lambda: compliance_report(
+                ctx.sessions,
+                actor,
+                by=by,
+                start=start,
+                end=end,
+                period=period,
+                tz=tz,
+                shift_grace=grace,
+            )
+        )
     if fmt == "csv":
-        print(as_csv(rates), end="")
+        print(as_csv(rates, with_period=period is not None), end="")
         return
     if fmt == "json":
-        print(as_json(rates))
+        print(as_json(rates, with_period=period is not None))
         return
 
     def pct(v: float | None) -> str:
         return "-" if v is None else f"{v:.0%}"
 
-    table = Table(by, "required", "activated", "rate (95% CI)", "full", "rate (95% CI)", "coverage")
+    def ci(rate: float | None, low: float | None, high: float | None) -> str:
+        return "-" if rate is None else f"{pct(rate)} ({pct(low)}-{pct(high)})"
+
+    columns = [by, *(["period"] if period else [])]
+    table = Table(
+        *columns,
+        "required",
+        "activated",
+        "rate (95% CI)",
+        "full",
+        "rate (95% CI)",
+        "coverage",
+        "recordings",
+        "categorized",
+        "rate (95% CI)",
+        "late uploads",
+        "rate (95% CI)",
+        "median delay",
+    )
     for r in rates:
         table.add_row(
             r.group,
+            *([r.period or ""] if period else []),
             str(r.required),
             str(r.activated),
-            f"{pct(r.activation_rate)} ({pct(r.activation_low)}-{pct(r.activation_high)})",
+            ci(r.activation_rate, r.activation_low, r.activation_high),
             str(r.full),
-            f"{pct(r.full_rate)} ({pct(r.full_low)}-{pct(r.full_high)})",
+            ci(r.full_rate, r.full_low, r.full_high),
             pct(r.mean_coverage),
+            str(r.recordings),
+            str(r.categorized),
+            ci(r.categorization_rate, r.categorization_low, r.categorization_high),
+            str(r.uploads_late),
+            ci(r.late_upload_rate, r.late_upload_low, r.late_upload_high),
+            "-" if r.median_upload_delay_h is None else f"{r.median_upload_delay_h:g} h",
         )
     out.print(table)
+    if period is not None:
+        for group in sorted({r.group for r in rates}):
+            change = describe_trend([r for r in rates if r.group == group])
+            if change is not None:
+                out.print(f"{group}: {change.sentence}", markup=False)

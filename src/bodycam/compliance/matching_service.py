@@ -14,6 +14,7 @@ from bodycam.audit.service import record, require
 from bodycam.auth.actor import Actor
 from bodycam.auth.models import User
 from bodycam.auth.permissions import Permission
+from bodycam.compliance.dashboard import visible_officers
 from bodycam.compliance.matching import Clip, OfficerEvent, judge_fast
 from bodycam.compliance.models import ComplianceResult, DispatchAssignment, DispatchEvent
 from bodycam.compliance.rules import Rules
@@ -237,13 +238,16 @@ def results(
     badge: str | None = None,
     status: str | None = None,
 ) -> list[tuple[ComplianceResult, str | None]]:
-    """Verdicts with the officer's badge, optionally for one officer or one status."""
-    require(factory, actor, Permission.COMPLIANCE_VIEW, "see compliance results")
+    """Verdicts with the officer's badge, optionally for one officer or one status (a
+    supervisor sees their squad's, an officer their own)."""
+    officers = visible_officers(factory, actor)
     stmt = (
         select(ComplianceResult, User.badge)
         .join(User, User.id == ComplianceResult.officer_id)
         .order_by(ComplianceResult.event_id, User.badge)
     )
+    if officers is not None:
+        stmt = stmt.where(ComplianceResult.officer_id.in_(sorted(officers)))
     if badge is not None:
         stmt = stmt.where(User.badge == badge)
     if status is not None:
