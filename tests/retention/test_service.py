@@ -30,7 +30,14 @@ from bodycam.evidence.models import (
 )
 from bodycam.evidence.service import NotFound, Vault, edit, ensure_category, ingest_file
 from bodycam.retention import service
-from bodycam.retention.models import DeletionItem, DestructionCertificate, QueueStatus
+from bodycam.retention.cases import close_case, list_cases, open_case
+from bodycam.retention.models import (
+    Case,
+    DeletionItem,
+    DestructionCertificate,
+    LegalHold,
+    QueueStatus,
+)
 from bodycam.retention.purge import purge_due, verify_certificate
 from bodycam.retention.schedule import Period
 from bodycam.retention.service import RetentionError
@@ -200,7 +207,7 @@ def test_who_may_do_what(ctx, dept):
     for name in ("auditor", "admin", "o1"):
         with pytest.raises(PermissionDenied):
             service.approve_deletions(ctx.sessions, dept.actor(name))
-    with pytest.raises(RetentionError, match="either one recording or one case"):
+    with pytest.raises(RetentionError, match="one recording, one case number or one query"):
         service.place_hold(ctx.sessions, dept.actor("clerk"), reason_type="case", reason="x")
     with pytest.raises(RetentionError, match="Unknown hold reason"):
         service.place_hold(
@@ -236,9 +243,8 @@ def test_random_sequences_keep_the_retention_promises(ctx, dept):
                     Recording,
                 ):
                     s.query(table).delete()
-                from bodycam.retention.models import LegalHold
-
                 s.query(LegalHold).delete()
+                s.query(Case).delete()
                 for name in CATEGORIES:
                     ensure_category(s, name).retention = None
             self.now = T0
@@ -274,7 +280,30 @@ def test_random_sequences_keep_the_retention_promises(ctx, dept):
 
         @rule(data=st.data())
         def hold(self, data: st.DataObject) -> None:
-            if data.draw(st.booleans()) and self.recordings:
+            on = data.draw(st.sampled_from(["recording", "case", "query"]))
+            if on == "query":
+                query = data.draw(
+                    st.sampled_from(
+                        [
+                            service.HoldQuery(category="Arrest"),
+                            service.HoldQuery(start_to=self.now - timedelta(days=400)),
+                            service.HoldQuery(
+                                officer_badge="1001",
+                                start_from=self.now - timedelta(days=600),
+                                start_to=self.now,
+                            ),
+                        ]
+                    )
+                )
+                service.place_hold(
+                    ctx.sessions,
+                    clerk,
+                    query=query,
+                    reason_type="litigation",
+                    reason="z",
+                    now=self.now,
+                )
+            elif on == "recording" and self.recordings:
                 rid = data.draw(st.sampled_from(self.recordings))
                 service.place_hold(
                     ctx.sessions,
@@ -294,9 +323,16 @@ def test_random_sequences_keep_the_retention_promises(ctx, dept):
                     now=self.now,
                 )
 
+        @rule(case=st.sampled_from(["C-1", "C-2"]))
+        def open_or_close_case(self, case: str) -> None:
+            if case in {c.case_number for c in list_cases(ctx.sessions, clerk)}:
+                close_case(ctx.sessions, clerk, case, "adjudicated", now=self.now)
+            else:
+                open_case(ctx.sessions, clerk, case, "burglary", now=self.now)
+
         @rule(data=st.data())
         def release(self, data: st.DataObject) -> None:
-            holds = service.list_holds(ctx.sessions, clerk)
+            holds = [h for h in service.list_holds(ctx.sessions, clerk) if h.source == "manual"]
             if holds:
                 h = data.draw(st.sampled_from(holds))
                 service.release_hold(ctx.sessions, clerk, h.id, "done", now=self.now)
@@ -380,3 +416,126 @@ def test_random_sequences_keep_the_retention_promises(ctx, dept):
             suppress_health_check=[HealthCheck.function_scoped_fixture],
         ),
     )
+
+
+# --- query holds and cases ----------------------------------------------------------------
+
+
+def test_query_holds_cover_present_and_future_matches(ctx, dept):
+    admin, clerk = dept.actor("admin"), dept.actor("clerk")
+    service.import_schedule(ctx.sessions, admin, _schedule(**{"Arrest": "1 year"}))
+    old = T0 - timedelta(days=800)
+    inside = _recording(ctx, dept, 41, old, "Arrest")
+    wrong_category = _recording(ctx, dept, 42, old, UNCATEGORIZED)
+    too_early = _recording(ctx, dept, 43, old - timedelta(days=100), "Arrest")
+    query = service.HoldQuery(
+        officer_badge="1001",
+        start_from=old - timedelta(days=10),
+        start_to=old + timedelta(days=10),
+        category="arrest",  # names match without regard to case
+    )
+    hold = service.place_hold(
+        ctx.sessions, clerk, query=query, reason_type="litigation", reason="Roe v. City"
+    )
+    assert hold.kind == "query" and hold.source == "manual" and "badge 1001" in hold.target
+    queued = {i.recording_id for i in service.upcoming(ctx.sessions, clerk, days=0)}
+    assert queued == {inside, wrong_category, too_early}
+    assert [h.id for h in service.holds_on(ctx.sessions, clerk, inside)] == [hold.id]
+    assert service.holds_on(ctx.sessions, clerk, wrong_category) == []
+    assert service.holds_on(ctx.sessions, clerk, too_early) == []
+    assert _item(ctx, inside) is None  # held: never queued
+    assert _item(ctx, wrong_category).status == QueueStatus.PENDING
+    later = _recording(ctx, dept, 44, old + timedelta(days=1), "Arrest")  # a future match
+    service.refresh_queue(ctx.sessions)
+    assert _item(ctx, later) is None and service.holds_on(ctx.sessions, clerk, later)
+    # An extra category counts, and so does a tag.
+    tagged = service.place_hold(
+        ctx.sessions,
+        clerk,
+        query=service.HoldQuery(tag="Protest-May"),
+        reason_type="complaint",
+        reason="IA-9",
+    )
+    with transaction(ctx.sessions) as s:
+        from bodycam.evidence.models import RecordingTag
+
+        s.add(RecordingTag(recording_id=wrong_category, tag="protest-may"))
+    service.refresh_queue(ctx.sessions)
+    assert _item(ctx, wrong_category).status == QueueStatus.CANCELLED
+    assert [h.id for h in service.holds_on(ctx.sessions, clerk, wrong_category)] == [tagged.id]
+    with ctx.sessions() as s:
+        audit = s.scalars(
+            select(AuditRecord).where(
+                AuditRecord.action == "retention:hold:place", AuditRecord.object_id == hold.target
+            )
+        ).one()
+        assert audit.details["query"]["officer_id"] == dept.users["o1"].id
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (service.HoldQuery(), "at least one criterion"),
+        (service.HoldQuery(officer_badge="9999"), "No officer has badge 9999"),
+        (service.HoldQuery(category="Nope"), "There is no category 'Nope'"),
+        (service.HoldQuery(start_from=T0, start_to=T0), "start date must be before"),
+    ],
+)
+def test_bad_queries_are_refused_with_a_sentence(ctx, dept, query, message):
+    with pytest.raises(RetentionError, match=message):
+        service.place_hold(
+            ctx.sessions, dept.actor("clerk"), query=query, reason_type="other", reason="x"
+        )
+    assert service.list_holds(ctx.sessions, dept.actor("clerk")) == []
+
+
+def test_an_open_case_holds_its_footage_until_it_closes(ctx, dept):
+    admin, clerk = dept.actor("admin"), dept.actor("clerk")
+    service.import_schedule(ctx.sessions, admin, _schedule(**{"Arrest": "1 year"}))
+    old = T0 - timedelta(days=800)
+    rid = _recording(ctx, dept, 51, old, "Arrest", cases=["24-001"])
+    assert _item(ctx, rid) is None
+    service.refresh_queue(ctx.sessions)
+    assert _item(ctx, rid).status == QueueStatus.PENDING
+
+    case = open_case(ctx.sessions, clerk, "24-001", "Burglary, 12 Elm St")
+    assert case.status == "open"
+    assert _item(ctx, rid).status == QueueStatus.CANCELLED
+    (auto,) = service.holds_on(ctx.sessions, clerk, rid)
+    assert auto.source == "open_case" and auto.kind == "case" and auto.target == "24-001"
+    with pytest.raises(RetentionError, match="placed automatically"):
+        service.release_hold(ctx.sessions, clerk, auto.id, "no")
+    with pytest.raises(RetentionError, match="already open"):
+        open_case(ctx.sessions, clerk, "24-001")
+    # A recording linked later is covered too; a hand-placed hold outlives the case.
+    later = _recording(ctx, dept, 52, old, "Arrest", cases=["24-001"])
+    manual = service.place_hold(
+        ctx.sessions, clerk, case="24-001", reason_type="litigation", reason="civil suit"
+    )
+    closed = close_case(ctx.sessions, clerk, "24-001", "conviction, appeal period over")
+    assert closed.status == "closed" and closed.close_reason.startswith("conviction")
+    assert [h.id for h in service.holds_on(ctx.sessions, clerk, later)] == [manual.id]
+    service.release_hold(ctx.sessions, clerk, manual.id, "suit settled")
+    assert _item(ctx, rid).status == QueueStatus.PENDING  # follows its schedule again
+    assert _item(ctx, later).status == QueueStatus.PENDING
+    with pytest.raises(RetentionError, match="already closed"):
+        close_case(ctx.sessions, clerk, "24-001", "again")
+    reopened = open_case(ctx.sessions, clerk, "24-001")
+    assert reopened.title == "Burglary, 12 Elm St" and reopened.closed_at is None
+    assert _item(ctx, rid).status == QueueStatus.CANCELLED
+    assert [c.case_number for c in list_cases(ctx.sessions, clerk)] == ["24-001"]
+    with ctx.sessions() as s:
+        actions = [
+            a
+            for a in s.scalars(select(AuditRecord.action).where(AuditRecord.object_id == "24-001"))
+        ]
+        assert actions.count("retention:case:open") == 2
+        assert actions.count("retention:case:close") == 1
+        assert actions.count("retention:hold:release") == 2  # the automatic one, the manual one
+    for name in ("o1", "sgt_a", "admin"):
+        with pytest.raises(PermissionDenied):
+            open_case(ctx.sessions, dept.actor(name), "24-002")
+    with pytest.raises(RetentionError, match="needs a reason"):
+        close_case(ctx.sessions, clerk, "24-001", " ")
+    with pytest.raises(RetentionError, match="There is no case"):
+        close_case(ctx.sessions, clerk, "nope", "x")

@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
 
 from bodycam.cli_support import current_actor, fail, guarded, open_context, out
 from bodycam.ids import rfc3339
-from bodycam.retention import service
-from bodycam.retention.models import LegalHold
+from bodycam.retention import cases, service
+from bodycam.retention.models import Case, LegalHold
 
 retention_app = typer.Typer(
     help="Retention: schedule, legal holds, deletion queue.", no_args_is_help=True
 )
 schedule_app = typer.Typer(help="The retention schedule (TOML).", no_args_is_help=True)
-hold_app = typer.Typer(help="Legal holds on recordings and cases.", no_args_is_help=True)
+hold_app = typer.Typer(help="Legal holds on recordings, cases and queries.", no_args_is_help=True)
+case_app = typer.Typer(
+    help="Cases: an open case holds its footage automatically.", no_args_is_help=True
+)
 retention_app.add_typer(schedule_app, name="schedule")
 retention_app.add_typer(hold_app, name="hold")
+retention_app.add_typer(case_app, name="case")
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -81,9 +87,24 @@ def _hold_json(h: LegalHold) -> dict[str, object]:
         "target": h.target,
         "reason_type": h.reason_type,
         "reason": h.reason,
+        "source": h.source,
+        "query": json.loads(h.query) if h.query else None,
         "placed_at": rfc3339(h.placed_at),
         "released_at": rfc3339(h.released_at) if h.released_at else None,
     }
+
+
+def _day(value: str | None, option: str, tz: str) -> datetime | None:
+    """A YYYY-MM-DD (or ISO date and time) option in the agency's time zone, as UTC."""
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r} is not a date (use YYYY-MM-DD).")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(tz))
+    return when
 
 
 @hold_app.command("add")
@@ -91,20 +112,38 @@ def hold_add(
     reason: Annotated[str, typer.Option(help="Why (case, claim or request number...).")],
     recording: Annotated[str | None, typer.Option(help="Hold this recording.")] = None,
     case: Annotated[str | None, typer.Option(help="Hold every recording of this case.")] = None,
+    officer: Annotated[
+        str | None, typer.Option(help="Query hold: recordings of the officer with this badge.")
+    ] = None,
+    start_from: Annotated[
+        str | None, typer.Option("--from", help="Query hold: recorded on or after (YYYY-MM-DD).")
+    ] = None,
+    start_to: Annotated[
+        str | None, typer.Option("--to", help="Query hold: recorded before (YYYY-MM-DD).")
+    ] = None,
+    category: Annotated[str | None, typer.Option(help="Query hold: in this category.")] = None,
+    tag: Annotated[str | None, typer.Option(help="Query hold: with this tag.")] = None,
     kind: Annotated[
         str, typer.Option("--type", help="case, litigation, complaint, records_request, other.")
     ] = "case",
     as_json: AsJson = False,
 ) -> None:
-    """Place a legal hold on one recording or on a case number."""
+    """Place a legal hold on one recording, a case number, or a query (--officer, --from,
+    --to, --category, --tag: every recording matching all of them, now and later)."""
     with open_context() as ctx:
         actor = current_actor(ctx)
+        query, tz = None, ctx.settings.timezone
+        if any(v is not None for v in (officer, start_from, start_to, category, tag)):
+            query = service.HoldQuery(
+                officer, _day(start_from, "--from", tz), _day(start_to, "--to", tz), category, tag
+            )
         hold = guarded(
             lambda: service.place_hold(
                 ctx.sessions,
                 actor,
                 recording_id=recording,
                 case=case,
+                query=query,
                 reason_type=kind,
                 reason=reason,
             )
@@ -142,7 +181,7 @@ def hold_list(
         for h in rows:
             print(json.dumps(_hold_json(h)))
         return
-    table = Table("id", "on", "target", "type", "reason", "placed", "released")
+    table = Table("id", "on", "target", "type", "reason", "by", "placed", "released")
     for h in rows:
         table.add_row(
             h.id,
@@ -150,8 +189,79 @@ def hold_list(
             h.target,
             h.reason_type,
             h.reason,
+            "automatic" if h.source != "manual" else "hand",
             rfc3339(h.placed_at),
             rfc3339(h.released_at) if h.released_at else "",
+        )
+    out.print(table)
+
+
+def _case_json(c: Case) -> dict[str, object]:
+    return {
+        "case_number": c.case_number,
+        "title": c.title,
+        "status": c.status,
+        "opened_at": rfc3339(c.opened_at),
+        "closed_at": rfc3339(c.closed_at) if c.closed_at else None,
+        "close_reason": c.close_reason,
+    }
+
+
+@case_app.command("open")
+def case_open(
+    number: Annotated[str, typer.Argument(help="Case number.")],
+    title: Annotated[str, typer.Option(help="What the case is about.")] = "",
+    as_json: AsJson = False,
+) -> None:
+    """Open (or reopen) a case: its recordings are held until it closes."""
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        case = guarded(lambda: cases.open_case(ctx.sessions, actor, number, title))
+    if as_json:
+        print(json.dumps(_case_json(case)))
+    else:
+        out.print(f"Case {case.case_number} is open; its recordings are held.", markup=False)
+
+
+@case_app.command("close")
+def case_close(
+    number: Annotated[str, typer.Argument(help="Case number.")],
+    reason: Annotated[str, typer.Option(help="Why it closes (disposition).")],
+    as_json: AsJson = False,
+) -> None:
+    """Close a case: its automatic hold ends (holds placed by hand stay)."""
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        case = guarded(lambda: cases.close_case(ctx.sessions, actor, number, reason))
+    if as_json:
+        print(json.dumps(_case_json(case)))
+    else:
+        out.print(
+            f"Case {case.case_number} is closed; its automatic hold is released.", markup=False
+        )
+
+
+@case_app.command("list")
+def case_list(
+    everything: Annotated[bool, typer.Option("--all", help="Closed cases too.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """List cases, open ones first."""
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        rows = guarded(lambda: cases.list_cases(ctx.sessions, actor, include_closed=everything))
+    if as_json:
+        for c in rows:
+            print(json.dumps(_case_json(c)))
+        return
+    table = Table("case", "title", "status", "opened", "closed")
+    for c in rows:
+        table.add_row(
+            c.case_number,
+            c.title,
+            c.status,
+            rfc3339(c.opened_at),
+            rfc3339(c.closed_at) if c.closed_at else "",
         )
     out.print(table)
 

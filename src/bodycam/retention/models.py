@@ -1,4 +1,4 @@
-"""Retention tables: schedule versions, legal holds and the deletion queue.
+"""Retention tables: schedule versions, legal holds, cases and the deletion queue.
 
 A recording's due date (``recordings.retain_until``) and the rule behind it
 (``retention_basis``) are kept on the recording itself, recomputed whenever its
@@ -22,6 +22,15 @@ class HoldKind(StrEnum):
 
     RECORDING = "recording"  # one recording
     CASE = "case"  # every recording linked to a case number
+    QUERY = "query"  # every recording a saved search matches (officer, dates, category, tag)
+
+
+class HoldSource(StrEnum):
+    """Who placed a hold: a person, or the system for an open case or request."""
+
+    MANUAL = "manual"
+    OPEN_CASE = "open_case"  # placed when a case opens, released when it closes
+    OPEN_REQUEST = "open_request"  # placed while a public-records request is open
 
 
 class HoldReason(StrEnum):
@@ -71,6 +80,35 @@ class LegalHold(Base):
     released_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
     released_at: Mapped[datetime | None] = mapped_column(default=None)
     release_reason: Mapped[str] = mapped_column(Text, default="")
+    query: Mapped[str | None] = mapped_column(Text, default=None)
+    """For a query hold: the search it covers, as canonical JSON (see ``HoldQuery``)."""
+    source: Mapped[str] = mapped_column(
+        String(20), default=HoldSource.MANUAL.value, server_default=HoldSource.MANUAL.value
+    )
+    origin: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    """For an automatic hold: what placed it (the case number, or the request number)."""
+
+
+class CaseStatus(StrEnum):
+    """Whether a case is still being worked."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Case(Base):
+    """A case (investigation, prosecution, complaint): while open, its footage is held."""
+
+    __tablename__ = "cases"
+
+    case_number: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default=CaseStatus.OPEN.value)
+    opened_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    close_reason: Mapped[str] = mapped_column(Text, default="")
 
 
 class DeletionItem(Base):

@@ -3,15 +3,19 @@
 The schedule decides each recording's due date from its category. Nothing is deleted
 because a date passed: a recording past its due date enters the deletion queue, where
 a person approves it (after a dry run) into a recoverable state. A recording under a
-legal hold (itself, or a case it is linked to) never stays in the queue, whatever its
-schedule. Every change is checked in this layer and audited.
+legal hold (itself, a case it is linked to, or a query that matches it) never stays in the
+queue, whatever its schedule. Opening a case holds its footage automatically (see
+``bodycam.retention.cases``), and so does an open public-records request
+(``bodycam.disclosure``): both through :func:`place_automatic` and
+:func:`release_automatic`. Every change is checked in this layer and audited.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
@@ -20,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bodycam.audit.actions import AuditAction
 from bodycam.audit.service import record, require
 from bodycam.auth.actor import Actor
+from bodycam.auth.models import User
 from bodycam.auth.permissions import Permission
 from bodycam.db import transaction
 from bodycam.evidence.models import Category, Recording
@@ -28,6 +33,7 @@ from bodycam.retention.models import (
     DeletionItem,
     HoldKind,
     HoldReason,
+    HoldSource,
     LegalHold,
     QueueStatus,
     RetentionSchedule,
@@ -167,6 +173,31 @@ def import_schedule(
     return ScheduleChange(version, digest, changed, created, recomputed, queue)
 
 
+@dataclass(frozen=True)
+class ScheduleVersion:
+    """One imported version of the schedule (newest first in lists)."""
+
+    version: int
+    sha256: str
+    note: str
+    created_by: str
+    created_at: datetime
+
+
+def schedule_versions(factory: sessionmaker[Session], actor: Actor) -> list[ScheduleVersion]:
+    """Every schedule version, newest first, with who imported it and why."""
+    require(factory, actor, Permission.RETENTION_VIEW, "read the retention schedule")
+    with factory() as s:
+        rows = s.execute(
+            select(RetentionSchedule, User.username)
+            .join(User, User.id == RetentionSchedule.created_by)
+            .order_by(RetentionSchedule.version.desc())
+        ).all()
+        return [
+            ScheduleVersion(r.version, r.sha256, r.note, name, r.created_at) for r, name in rows
+        ]
+
+
 def export_schedule(factory: sessionmaker[Session], actor: Actor) -> str:
     """The schedule in force as TOML (raises when none was imported)."""
     require(factory, actor, Permission.RETENTION_VIEW, "read the retention schedule")
@@ -179,16 +210,106 @@ def export_schedule(factory: sessionmaker[Session], actor: Actor) -> str:
 # --- holds -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class HoldQuery:
+    """What a query hold covers: every recording (present and future) matching all of the
+    criteria given. Times are UTC; ``start_to`` is exclusive."""
+
+    officer_badge: str | None = None
+    start_from: datetime | None = None
+    start_to: datetime | None = None
+    category: str | None = None
+    tag: str | None = None
+
+    def describe(self) -> str:
+        """A short line for lists and the hold's ``target``."""
+        parts = []
+        if self.officer_badge:
+            parts.append(f"badge {self.officer_badge}")
+        if self.start_from or self.start_to:
+            a = self.start_from.date().isoformat() if self.start_from else "..."
+            b = self.start_to.date().isoformat() if self.start_to else "..."
+            parts.append(f"{a} to {b}")
+        if self.category:
+            parts.append(f"category {self.category}")
+        if self.tag:
+            parts.append(f"tag {self.tag}")
+        return ", ".join(parts)[:64]
+
+
+@dataclass(frozen=True)
+class _StoredQuery:
+    """A query hold's criteria resolved to ids, as stored in ``legal_holds.query``."""
+
+    officer_id: str | None
+    start_from: str | None
+    start_to: str | None
+    category_id: str | None
+    tag: str | None
+
+    def covers(self, rec: Recording) -> bool:
+        if self.officer_id is not None and rec.officer_id != self.officer_id:
+            return False
+        start = as_utc(rec.recorded_start)
+        if self.start_from is not None and start < datetime.fromisoformat(self.start_from):
+            return False
+        if self.start_to is not None and start >= datetime.fromisoformat(self.start_to):
+            return False
+        categories = {rec.category_id} | {c.category_id for c in rec.extra_categories}
+        if self.category_id is not None and self.category_id not in categories:
+            return False
+        if self.tag is not None:
+            return self.tag.casefold() in {t.tag.casefold() for t in rec.tags}
+        return True
+
+
+def _stored_query(session: Session, query: HoldQuery) -> _StoredQuery:
+    """Check a query and resolve its badge and category; a sentence when it is wrong."""
+    if not any(asdict(query).values()):
+        raise RetentionError(
+            "A query hold needs at least one criterion (officer, dates, category or tag)."
+        )
+    if query.start_from and query.start_to and query.start_from >= query.start_to:
+        raise RetentionError("The query's start date must be before its end date.")
+    officer_id = category_id = None
+    if query.officer_badge:
+        officer_id = session.scalars(
+            select(User.id).where(User.badge == query.officer_badge)
+        ).first()
+        if officer_id is None:
+            raise RetentionError(f"No officer has badge {query.officer_badge}.")
+    if query.category:
+        category_id = session.scalars(
+            select(Category.id).where(func.lower(Category.name) == query.category.lower())
+        ).first()
+        if category_id is None:
+            raise RetentionError(f"There is no category {query.category!r}.")
+    return _StoredQuery(
+        officer_id,
+        as_utc(query.start_from).isoformat() if query.start_from else None,
+        as_utc(query.start_to).isoformat() if query.start_to else None,
+        category_id,
+        query.tag.strip() if query.tag and query.tag.strip() else None,
+    )
+
+
+def _query_of(hold: LegalHold) -> _StoredQuery:
+    return _StoredQuery(**json.loads(hold.query or "{}"))
+
+
 def _active_holds(session: Session, rec: Recording) -> list[LegalHold]:
+    """Unreleased holds covering ``rec``: its own, its cases', and matching query holds."""
     cases = [c.case_number for c in rec.cases]
-    clauses = [(LegalHold.kind == HoldKind.RECORDING.value) & (LegalHold.target == rec.id)]
+    clauses = [
+        (LegalHold.kind == HoldKind.RECORDING.value) & (LegalHold.target == rec.id),
+        LegalHold.kind == HoldKind.QUERY.value,
+    ]
     if cases:
         clauses.append((LegalHold.kind == HoldKind.CASE.value) & LegalHold.target.in_(cases))
-    return list(
-        session.scalars(
-            select(LegalHold).where(LegalHold.released_at.is_(None)).where(or_(*clauses))
-        )
+    rows = session.scalars(
+        select(LegalHold).where(LegalHold.released_at.is_(None)).where(or_(*clauses))
     )
+    return [h for h in rows if h.kind != HoldKind.QUERY.value or _query_of(h).covers(rec)]
 
 
 def holds_on(factory: sessionmaker[Session], actor: Actor, recording_id: str) -> list[LegalHold]:
@@ -209,14 +330,16 @@ def place_hold(
     *,
     recording_id: str | None = None,
     case: str | None = None,
+    query: HoldQuery | None = None,
     reason_type: str,
     reason: str,
     now: datetime | None = None,
 ) -> LegalHold:
-    """Hold one recording, or every recording of a case (present and future)."""
+    """Hold one recording, every recording of a case, or every recording a query matches
+    (cases and queries: present and future recordings)."""
     require(factory, actor, Permission.RETENTION_HOLD, "place legal holds")
-    if (recording_id is None) == (case is None):
-        raise RetentionError("A hold covers either one recording or one case number.")
+    if sum(x is not None for x in (recording_id, case, query)) != 1:
+        raise RetentionError("A hold covers one recording, one case number or one query.")
     try:
         kind_reason = HoldReason(reason_type)
     except ValueError:
@@ -225,40 +348,84 @@ def place_hold(
     if not reason.strip():
         raise RetentionError("A hold needs a reason (e.g. the case or claim number).")
     with transaction(factory) as s:
-        if recording_id is not None:
-            if s.get(Recording, recording_id) is None:
-                raise RetentionError(f"There is no recording {recording_id}.")
-            hold = LegalHold(
-                kind=HoldKind.RECORDING.value,
-                target=recording_id,
-                reason_type=kind_reason.value,
-                reason=reason.strip(),
-                placed_by=actor.user_id,
-            )
-            object_type, object_id = "recording", recording_id
-        else:
-            assert case is not None
-            hold = LegalHold(
-                kind=HoldKind.CASE.value,
-                target=case.strip(),
-                reason_type=kind_reason.value,
-                reason=reason.strip(),
-                placed_by=actor.user_id,
-            )
-            object_type, object_id = "case", case.strip()
-        s.add(hold)
-        s.flush()
-        record(
-            s,
-            actor,
-            AuditAction.RETENTION_HOLD_PLACE,
-            object_type,
-            object_id,
-            {"hold": hold.id, "reason_type": hold.reason_type, "reason": hold.reason},
-        )
+        hold = _place(s, actor, recording_id, case, query, kind_reason, reason.strip())
         s.expunge(hold)
     refresh_queue(factory, now)
     return hold
+
+
+def _place(
+    s: Session,
+    actor: Actor,
+    recording_id: str | None,
+    case: str | None,
+    query: HoldQuery | None,
+    reason_type: HoldReason,
+    reason: str,
+    source: HoldSource = HoldSource.MANUAL,
+    origin: str | None = None,
+) -> LegalHold:
+    """Add a hold and its audit record in the session's transaction."""
+    kind, target, stored = _hold_target(s, recording_id, case, query)
+    hold = LegalHold(
+        kind=kind.value,
+        target=target,
+        reason_type=reason_type.value,
+        reason=reason,
+        placed_by=actor.user_id,
+        query=stored,
+        source=source.value,
+        origin=origin,
+    )
+    s.add(hold)
+    s.flush()
+    details: dict[str, object] = {
+        "hold": hold.id,
+        "reason_type": hold.reason_type,
+        "reason": hold.reason,
+        "source": hold.source,
+    }
+    if origin is not None:
+        details["origin"] = origin
+    if stored is not None:
+        details["query"] = json.loads(stored)
+    record(s, actor, AuditAction.RETENTION_HOLD_PLACE, kind.value, target, details)
+    return hold
+
+
+def _hold_target(
+    s: Session, recording_id: str | None, case: str | None, query: HoldQuery | None
+) -> tuple[HoldKind, str, str | None]:
+    """What a hold covers: its kind, its target, and the stored query (query holds)."""
+    stored = None
+    if recording_id is not None:
+        if s.get(Recording, recording_id) is None:
+            raise RetentionError(f"There is no recording {recording_id}.")
+        kind, target = HoldKind.RECORDING, recording_id
+    elif case is not None:
+        if not case.strip():
+            raise RetentionError("A case hold needs a case number.")
+        kind, target = HoldKind.CASE, case.strip()
+    else:
+        assert query is not None
+        kind, target = HoldKind.QUERY, query.describe()
+        stored = json.dumps(asdict(_stored_query(s, query)), sort_keys=True)
+    return kind, target, stored
+
+
+def _release(s: Session, actor: Actor, hold: LegalHold, reason: str) -> None:
+    """Release a hold with its audit record in the session's transaction."""
+    hold.released_by = actor.user_id
+    hold.released_at = utcnow()
+    hold.release_reason = reason
+    record(
+        s,
+        actor,
+        AuditAction.RETENTION_HOLD_RELEASE,
+        hold.kind,
+        hold.target,
+        {"hold": hold.id, "reason": hold.release_reason},
+    )
 
 
 def release_hold(
@@ -279,21 +446,91 @@ def release_hold(
             raise RetentionError(f"There is no hold {hold_id}.")
         if hold.released_at is not None:
             raise RetentionError(f"Hold {hold_id} was already released.")
-        hold.released_by = actor.user_id
-        hold.released_at = utcnow()
-        hold.release_reason = reason.strip()
-        record(
-            s,
-            actor,
-            AuditAction.RETENTION_HOLD_RELEASE,
-            hold.kind,
-            hold.target,
-            {"hold": hold.id, "reason": hold.release_reason},
-        )
+        if hold.source != HoldSource.MANUAL.value:
+            what = "case" if hold.source == HoldSource.OPEN_CASE.value else "request"
+            raise RetentionError(
+                f"Hold {hold_id} was placed automatically and stays while {what} "
+                f"{hold.origin or hold.target} is open; it ends when the {what} closes."
+            )
+        _release(s, actor, hold, reason.strip())
         s.flush()
         s.expunge(hold)
     refresh_queue(factory, now)
     return hold
+
+
+def place_automatic(
+    session: Session,
+    actor: Actor,
+    *,
+    source: HoldSource,
+    origin: str,
+    reason_type: HoldReason,
+    reason: str,
+    recording_id: str | None = None,
+    case: str | None = None,
+    query: HoldQuery | None = None,
+) -> LegalHold:
+    """Place an automatic hold for ``origin`` (a case or request number) in ``session``.
+
+    For the services that hold footage while something is open (cases, public-records
+    requests): they check their own permission, then call this inside their transaction,
+    and ``refresh_queue`` after it commits. Idempotent: when an unreleased hold of the same
+    source and origin already covers the same recording, case or query, that hold is
+    returned and nothing new is placed. Such a hold cannot be released by hand; it ends
+    with :func:`release_automatic` when its origin closes.
+    """
+    if source == HoldSource.MANUAL:
+        raise RetentionError("An automatic hold needs an automatic source (a case or request).")
+    if sum(x is not None for x in (recording_id, case, query)) != 1:
+        raise RetentionError("A hold covers one recording, one case number or one query.")
+    if not origin.strip() or len(origin) > 64:
+        raise RetentionError("An automatic hold needs an origin of 1 to 64 characters.")
+    kind, target, stored = _hold_target(session, recording_id, case, query)
+    same = session.scalars(
+        select(LegalHold).where(
+            LegalHold.source == source.value,
+            LegalHold.origin == origin,
+            LegalHold.kind == kind.value,
+            LegalHold.target == target,
+            LegalHold.released_at.is_(None),
+        )
+    )
+    for hold in same:
+        if hold.query == stored:
+            return hold
+    return _place(session, actor, recording_id, case, query, reason_type, reason, source, origin)
+
+
+def release_automatic(
+    session: Session,
+    actor: Actor,
+    *,
+    source: HoldSource,
+    origin: str,
+    reason: str,
+    recording_id: str | None = None,
+) -> list[LegalHold]:
+    """Release the unreleased automatic holds of ``origin`` (audited) in ``session``.
+
+    With ``recording_id``, only the hold on that recording (a recording taken off a
+    request). Holds placed by hand, or by another origin, are never touched. Returns the
+    holds released (none is fine: the origin held nothing). Call ``refresh_queue`` after
+    the transaction commits.
+    """
+    stmt = select(LegalHold).where(
+        LegalHold.source == source.value,
+        LegalHold.origin == origin,
+        LegalHold.released_at.is_(None),
+    )
+    if recording_id is not None:
+        stmt = stmt.where(
+            LegalHold.kind == HoldKind.RECORDING.value, LegalHold.target == recording_id
+        )
+    holds = list(session.scalars(stmt.order_by(LegalHold.placed_at, LegalHold.id)))
+    for hold in holds:
+        _release(session, actor, hold, reason)
+    return holds
 
 
 def list_holds(
@@ -384,6 +621,7 @@ class QueueEntry:
     basis: str
     status: str
     held: bool
+    purge_after: datetime | None = None  # approved: when the purge may destroy it
 
 
 def upcoming(
@@ -421,6 +659,7 @@ def upcoming(
                     rec.retention_basis,
                     status,
                     held,
+                    item.purge_after if item and not held else None,
                 )
             )
     return out
