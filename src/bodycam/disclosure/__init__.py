@@ -1,0 +1,1 @@
+"""Disclosure: public-records requests, their statutory clocks, appeals and holds."""
