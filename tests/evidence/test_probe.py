@@ -179,3 +179,10 @@ def test_missing_file_and_directory(clips: Path) -> None:
 
 def test_probe_error_is_a_value_error() -> None:
     assert issubclass(ProbeError, ValueError)
+
+
+def test_metadata_that_is_not_text_is_refused_with_a_sentence():
+    """Found by fuzzing the upload API: FFmpeg handed PyAV undecodable metadata bytes."""
+    sample = Path(__file__).parent / "data" / "undecodable-metadata.bin"
+    with pytest.raises(ProbeError, match="is not a video file FFmpeg can read"):
+        probe(sample)

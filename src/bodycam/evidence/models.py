@@ -76,11 +76,11 @@ class Recording(Base):
     retain_until: Mapped[datetime | None] = mapped_column(default=None, index=True)
     """When it is due for deletion under the schedule (None: never, or no schedule yet)."""
     retention_basis: Mapped[str] = mapped_column(String(200), default="")
+    """Which rule set ``retain_until`` (category, period, schedule version)."""
     tier: Mapped[str] = mapped_column(String(10), default="hot", server_default="hot")
     """Where the original's bytes are: ``hot`` (the main store) or ``archive``."""
     purged_at: Mapped[datetime | None] = mapped_column(default=None)
     """When its bytes were destroyed under the schedule (the row stays, for the audit log)."""
-    """Which rule set ``retain_until`` (category, period, schedule version)."""
 
     tags: Mapped[list[RecordingTag]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="RecordingTag.tag"

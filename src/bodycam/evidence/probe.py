@@ -130,6 +130,8 @@ def probe(
         raise ProbeError(_open_failure(path, name, exc)) from None
     except OSError as exc:
         raise ProbeError(f"{name} cannot be read ({exc.strerror or exc}).") from None
+    except UnicodeDecodeError:  # FFmpeg found metadata that is not text: not a video file
+        raise ProbeError(f"{name} is not a video file FFmpeg can read.") from None
 
     with container:
         fmt = _container_name(container, path)

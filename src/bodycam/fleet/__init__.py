@@ -1,0 +1,1 @@
+"""The camera fleet: inventory, assignments, docks, device events, reports, recalls."""
