@@ -1,13 +1,17 @@
-"""Who may see which jobs: their own always, everyone's with ``system:jobs:view``."""
+"""Who may see which jobs (their own always, everyone's with ``system:jobs:view``); retry."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bodycam.auth.actor import Actor, PermissionDenied
 from bodycam.auth.permissions import Permission
-from bodycam.jobs.models import Job
+from bodycam.db import transaction
+from bodycam.ids import utcnow
+from bodycam.jobs.models import Job, JobStatus
 
 
 def list_jobs(
@@ -47,4 +51,65 @@ def get_job(factory: sessionmaker[Session], actor: Actor, job_id: str) -> Job:
             actor,
             job_id,
         )
+    return job
+
+
+class NotQuarantined(LookupError):
+    """A retry of a job that is not quarantined: there is no such job to retry."""
+
+
+def retry_job(factory: sessionmaker[Session], actor: Actor, job_id: str) -> Job:
+    """Queue a quarantined job again with a fresh set of attempts (its own or, with
+    ``system:jobs:view``, anyone's); under Celery it is sent once this commits."""
+    from bodycam.jobs.dispatch import enqueue_after_commit
+
+    get_job(factory, actor, job_id)  # refuses what the actor may not see
+    with transaction(factory) as s:
+        job = s.get(Job, job_id)
+        assert job is not None
+        if job.status != JobStatus.QUARANTINED.value:
+            raise NotQuarantined(
+                f"Job {job_id} is {job.status}; only a quarantined job can be retried."
+            )
+        job.status = JobStatus.QUEUED.value
+        job.attempts = 0
+        job.not_before = utcnow()
+        job.finished_at = None
+        job.heartbeat_at = None
+        s.flush()
+        enqueue_after_commit(s, job.id)
+        s.expunge(job)
+    return job
+
+
+def finished_jobs(
+    factory: sessionmaker[Session],
+    kind: str,
+    *,
+    since: datetime | None = None,
+    status: str = JobStatus.DONE.value,
+    limit: int = 5000,
+) -> list[Job]:
+    """Jobs of ``kind`` that ended in ``status`` (since ``since``), newest first."""
+    stmt = (
+        select(Job)
+        .where(Job.kind == kind, Job.status == status)
+        .order_by(Job.finished_at.desc(), Job.id.desc())
+        .limit(limit)
+    )
+    if since is not None:
+        stmt = stmt.where(Job.finished_at >= since)
+    with factory() as s:
+        rows = list(s.scalars(stmt))
+        s.expunge_all()
+    return rows
+
+
+def pending_job(factory: sessionmaker[Session], kind: str) -> Job | None:
+    """A queued or running job of ``kind``, if there is one."""
+    pending = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+    with factory() as s:
+        job = s.scalars(select(Job).where(Job.kind == kind, Job.status.in_(pending))).first()
+        if job is not None:
+            s.expunge(job)
     return job
