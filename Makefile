@@ -48,6 +48,7 @@ bench: $(STAMP) ## Run the benchmarks in bench/ (each prints its figure last).
 	$(BIN)/python bench/verify.py
 	$(BIN)/python bench/redact.py
 	$(BIN)/python bench/compliance.py
+	$(BIN)/python bench/dock.py
 
 clean: ## Remove the venv and local state.
 	rm -rf $(VENV) var .mypy_cache .ruff_cache

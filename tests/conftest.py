@@ -34,7 +34,9 @@ ENGINES = ["sqlite", "postgresql"]
 
 
 def _worker(request: pytest.FixtureRequest) -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    """A name for this test process's databases: the xdist worker and the process id, so
+    two test runs on one server (a developer's and CI's, say) never share a database."""
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
 
 
 @pytest.fixture(scope="session", params=ENGINES)

@@ -19,6 +19,7 @@ from bodycam.auth.actor import Actor, PermissionDenied
 from bodycam.auth.service import AuthError, actor_for, get_user
 from bodycam.config import Settings, get_settings
 from bodycam.context import Context
+from bodycam.disclosure.errors import DisclosureError
 from bodycam.evidence.service import EvidenceError
 from bodycam.retention.service import RetentionError
 from bodycam.storage import BlobStoreError
@@ -113,7 +114,7 @@ def guarded(fn: Callable[[], T]) -> T:
     except PermissionDenied as exc:
         audit_denial(exc)
         fail(str(exc), EXIT_DENIED)
-    except (EvidenceError, AuthError, BlobStoreError, RetentionError) as exc:
+    except (EvidenceError, AuthError, BlobStoreError, RetentionError, DisclosureError) as exc:
         fail(str(exc))
     except LookupError as exc:
         fail(str(exc.args[0]) if exc.args else str(exc))

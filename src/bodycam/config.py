@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=20 * 1024**3, description="Largest accepted upload in bytes."
     )
+    upload_expiry_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description=(
+            "A resumable upload with no new bytes for this long expires (its bytes are "
+            "removed); a finished one's acknowledgement is kept this long."
+        ),
+    )
     archive_storage_url: str | None = Field(
         default=None,
         description=(
@@ -79,12 +87,43 @@ class Settings(BaseSettings):
     archive_after_days: int = Field(
         default=180, description="Originals untouched this many days go to the archive tier."
     )
-    jobs: Literal["inprocess", "worker"] = Field(
+    jobs: Literal["inprocess", "worker", "celery"] = Field(
         default="inprocess",
         description=(
-            "Who runs background jobs: 'inprocess' (bodycam serve too, in a thread) or "
-            "'worker' (only bodycam worker processes)."
+            "Who runs background jobs: 'inprocess' (bodycam serve too, in a thread), "
+            "'worker' (only bodycam worker processes, polling the job table) or 'celery' "
+            "(Celery workers fed through the broker at BODYCAM_BROKER_URL)."
         ),
+    )
+    broker_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        description="Celery broker (Redis) used when BODYCAM_JOBS=celery.",
+    )
+    jobs_queue: str = Field(
+        default="bodycam",
+        min_length=1,
+        description="Name of the broker queue the Celery workers consume (one per deployment).",
+    )
+    job_max_attempts: int = Field(
+        default=3, ge=1, description="Attempts a job gets before it is quarantined."
+    )
+    job_retry_base_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Wait after failed attempt n: this many seconds times 2**n (at most 1 h).",
+    )
+    worker_max_tasks_per_child: int = Field(
+        default=20,
+        ge=1,
+        description="A Celery worker process is replaced after this many jobs (bounds memory).",
+    )
+    scrub_cycle_days: float = Field(
+        default=30.0,
+        ge=0,
+        description="Every original and redacted copy is re-hashed within this many days; 0: off.",
+    )
+    scrub_interval_minutes: float = Field(
+        default=60.0, gt=0, description="How often the scrub job takes its next slice."
     )
     redaction_detector: str = Field(
         default="centerface",

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from bodycam.audit.service import seal
 from bodycam.auth import service as auth_service
+from bodycam.auth.actor import Actor
 from bodycam.auth.models import User
 from bodycam.auth.service import actor_for
 from bodycam.config import Settings
@@ -177,6 +178,9 @@ def build_demo(home: Path, *, officers: int = 40, clips: int = 300, seed: int = 
         _redaction_example(ctx, home)
         _retention(ctx)
         _dispatch(ctx, home, officers, clips, seed)
+        _supervisor_reviews(ctx)
+        _disclosure_requests(ctx)
+        _fleet(ctx, home, seed)
         seal(ctx.sessions, ctx.signer)
         admin = _user(ctx, "admin")
         auditor = _user(ctx, "auditor")
@@ -420,6 +424,7 @@ access_class = "confidential"
 
 def _retention(ctx: Context) -> None:
     """The schedule in force, one case on legal hold, and the deletion queue it gives."""
+    from bodycam.retention import cases
     from bodycam.retention import service as retention
 
     admin, clerk = _user(ctx, "admin"), _user(ctx, "clerk")
@@ -429,22 +434,47 @@ def _retention(ctx: Context) -> None:
         ctx.sessions, actor_for(admin, "cli"), DEMO_SCHEDULE, note="demo schedule"
     )
     with ctx.sessions() as s:
-        case = s.scalars(
-            select(RecordingCase.case_number).order_by(RecordingCase.case_number)
+        numbers = list(
+            s.scalars(
+                select(RecordingCase.case_number)
+                .distinct()
+                .order_by(RecordingCase.case_number)
+                .limit(2)
+            )
+        )
+        first = s.scalars(
+            select(Recording).order_by(Recording.recorded_start, Recording.id).limit(1)
         ).first()
+        officer = s.get(User, first.officer_id) if first else None
+    by_clerk = actor_for(clerk, "web", "10.20.0.31")
+    case = numbers[0] if numbers else None
     if case is not None:
         retention.place_hold(
             ctx.sessions,
-            actor_for(clerk, "web", "10.20.0.31"),
+            by_clerk,
             case=case,
             reason_type="litigation",
             reason="Notice of claim, demo",
         )
+    if len(numbers) > 1:  # an open investigation holds its footage by itself
+        cases.open_case(ctx.sessions, by_clerk, numbers[1], "Robbery investigation (demo)")
+    if first is not None and officer is not None and officer.badge:
+        day = first.recorded_start
+        retention.place_hold(
+            ctx.sessions,
+            by_clerk,
+            query=retention.HoldQuery(
+                officer_badge=officer.badge, start_from=day, start_to=day + timedelta(days=7)
+            ),
+            reason_type="complaint",
+            reason="Complaint IA-2026-031 (demo): the officer's first week",
+        )
     queue = retention.refresh_queue(ctx.sessions)
     console.print(
-        f"demo: retention schedule v{change.version} in force; case {case} on legal hold; "
-        f"{len(change.queue.queued) + len(queue.queued)} recording(s) in the deletion queue "
-        "for review (bodycam --as clerk retention run)"
+        f"demo: retention schedule v{change.version} in force; case {case} on legal hold, "
+        f"case {numbers[1] if len(numbers) > 1 else '-'} open (held while open), one query "
+        f"hold; {len(change.queue.queued) + len(queue.queued)} recording(s) in the deletion "
+        "queue for review (bodycam --as clerk retention run)"
     )
 
 
@@ -559,6 +589,259 @@ def _dispatch(ctx: Context, home: Path, officers: int, clips: int, seed: int) ->
     counts = run_matching(ctx.sessions, actor_for(admin, "cli"), Rules.from_toml(DEMO_RULES))
     verdicts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     console.print(f"demo: compliance under {rules_path.name}: {verdicts}")
+
+
+def _supervisor_reviews(ctx: Context) -> None:
+    """This month's review sample, with a few reviews completed and one skipped."""
+    from collections import Counter
+
+    from bodycam.compliance import review, review_report
+    from bodycam.compliance.review_models import CHECKLIST
+
+    admin, north, south = (_user(ctx, n) for n in ("admin", "sgt-north-a", "sgt-south-a"))
+    tz = ctx.settings.timezone
+    with ctx.sessions() as s:
+        months = Counter(
+            review.cycle_of(start, tz).name for start in s.scalars(select(Recording.recorded_start))
+        )
+    if admin is None or north is None or south is None or not months:
+        return
+    cycle = months.most_common(1)[0][0]  # the demo's "current" month: most footage is in it
+    outcome = review.sample_cycle(
+        ctx.sessions,
+        actor_for(admin, "cli"),
+        cycle,
+        seed=review.sampling_seed(ctx.settings),
+        tz=tz,
+    )
+    clear = dict.fromkeys(CHECKLIST, "no") | {"professionalism": "ok"}
+    plans: list[tuple[User, list[dict[str, str] | str]]] = [
+        (
+            north,
+            [
+                clear | {"late_activation": "yes", "training_need": "yes"},
+                clear,
+                "Camera pointed at the dashboard throughout; nothing of the contact is visible.",
+            ],
+        ),
+        (south, [clear | {"commendation": "yes"}]),
+    ]
+    for sgt, answers in plans:
+        actor = actor_for(sgt, "web", "10.20.0.14")
+        pending = review.list_reviews(ctx.sessions, actor, cycle=cycle, mine=True)
+        if any(r.review.status != "pending" for r in pending):
+            continue  # reviewed in an earlier build
+        for row, answer in zip(pending, answers, strict=False):
+            if isinstance(answer, str):
+                review.skip_review(ctx.sessions, actor, row.review.id, answer)
+            else:
+                notes = "Good rapport; explained the stop clearly." if answer is clear else ""
+                review.complete_review(ctx.sessions, actor, row.review.id, answer, notes=notes)
+    by_admin = actor_for(admin, "cli")
+    total = review_report.review_report(ctx.sessions, by_admin, cycle, tz=tz).lines[-1]
+    console.print(
+        f"demo: supervisor review {cycle}: {len(outcome.created)} recording(s) drawn now, "
+        f"{total.assigned} in all; {total.completed} completed, {total.skipped} skipped, "
+        f"{total.pending} pending (bodycam --as sgt-north-a compliance review list --mine)"
+    )
+
+
+def _disclosure_requests(ctx: Context) -> None:
+    """Four public-records requests on the New York clock: one late, one on the
+    critical-incident track, one released in part, one denied with its appeal pending."""
+    from typing import Any
+
+    from bodycam.compliance.models import DispatchEvent
+    from bodycam.disclosure import appeals, footage, requests, workflow
+    from bodycam.disclosure.models import DisclosureRequest
+    from bodycam.disclosure.search import search_footage
+    from bodycam.evidence.models import Category
+
+    clerk = _user(ctx, "clerk")
+    with ctx.sessions() as s:
+        done = s.scalar(select(func.count()).select_from(DisclosureRequest))
+        recs = list(  # what the records clerk may see (not the confidential categories)
+            s.scalars(
+                select(Recording)
+                .join(Category, Category.id == Recording.category_id)
+                .where(Category.access_class != "confidential")
+                .order_by(Recording.recorded_start, Recording.id)
+            )
+        )
+        force = s.scalars(
+            select(Recording)
+            .join(Category, Category.id == Recording.category_id)
+            .where(Category.name == "Use of Force")
+            .order_by(Recording.recorded_start.desc())
+            .limit(1)
+        ).first()
+        badges = {u.id: u.badge for u in s.scalars(select(User).where(User.badge.is_not(None)))}
+        events = list(
+            s.scalars(
+                select(DispatchEvent.event_id)
+                .where(DispatchEvent.event_id.like("D26-1%"))
+                .order_by(DispatchEvent.created_at)
+                .limit(2)
+            )
+        )
+    if recs:  # the department's month of footage (not the redaction example's clip)
+        recs = [r for r in recs if r.recorded_start >= recs[-1].recorded_start - timedelta(31)]
+    if clerk is None or done or len(recs) < 6:
+        return
+    by = actor_for(clerk, "web", "10.20.0.31")
+    vault = Vault.from_context(ctx)
+    day = timedelta(days=1)
+
+    def new(received: datetime, **kw: Any) -> str:
+        view = requests.create_request(
+            ctx.sessions,
+            by,
+            jurisdiction="US-NY",
+            received=received,
+            now=received,
+            **kw,
+        )
+        return view.number
+
+    def steps(number: str, start: datetime, *names: str, **kw: str) -> None:
+        for i, name in enumerate(names, 1):
+            workflow.change_status(ctx.sessions, by, number, name, now=start + i * day, **kw)
+
+    # Late: a request for the first days' footage, searched but never acknowledged.
+    first = recs[0]
+    got = first.recorded_start + day
+    late = new(
+        got,
+        requester_name="Jordan Avery",
+        requester_type="public",
+        requester_contact="jordan.avery@example.org",
+        description="All body-camera video of the call on the first evening of the month",
+        events=events[:1],
+        range_start=first.recorded_start - timedelta(hours=1),
+        range_end=first.recorded_start + timedelta(hours=2),
+    )
+    found = search_footage(vault, by, late)
+    if found.candidates:
+        footage.attach(vault, by, late, [c.recording_id for c in found.candidates[:3]], now=got)
+    # Critical incident: a use of force, released within 30 calendar days by policy.
+    critical = ""
+    if force is not None:
+        got = force.recorded_start + 2 * day
+        critical = new(
+            got,
+            requester_name="Metro Daily News",
+            requester_type="media",
+            requester_contact="newsdesk@example.com",
+            description="Video of the use of force reported in the news",
+            range_start=force.recorded_start,
+            range_end=force.recorded_end + timedelta(minutes=30),
+            officers=[b for b in [badges.get(force.officer_id)] if b],
+            critical_incident=True,
+            incident_at=force.recorded_start,
+        )
+        footage.attach(vault, by, critical, [force.id], now=got)
+        steps(critical, got, "acknowledged", "searching", "redacting")
+    # Released in part: one officer's footage of one morning, faces of bystanders blurred.
+    pick = recs[len(recs) // 5]
+    same = [
+        r
+        for r in recs
+        if r.officer_id == pick.officer_id
+        and abs((r.recorded_start - pick.recorded_start).total_seconds()) < 86400
+    ][:3]
+    got = pick.recorded_start + 3 * day
+    released = new(
+        got,
+        requester_name="Sam Rivera",
+        requester_type="subject",
+        requester_contact="+1 555 0142",
+        description="My traffic stop and the search of my car",
+        officers=[b for b in [badges.get(pick.officer_id)] if b],
+        range_start=pick.recorded_start - timedelta(hours=2),
+        range_end=pick.recorded_start + timedelta(hours=2),
+    )
+    footage.attach(vault, by, released, [r.id for r in same], now=got)
+    steps(released, got, "acknowledged", "searching", "redacting", "review")
+    _demo_release(ctx, by, released, got + 9 * day)
+    steps(
+        released,
+        got + 9 * day,
+        "released_partial",
+        exemption="N.Y. Pub. Off. Law 87(2)(b): bystanders' faces and a licence plate blurred",
+    )
+    # Denied, appealed: footage of an open investigation.
+    pick = recs[len(recs) // 2]
+    got = pick.recorded_start + day
+    denied = new(
+        got,
+        requester_name="Lee Counsel, Esq.",
+        requester_type="attorney",
+        description="Footage of my client's arrest",
+        events=events[1:2],
+        location="Main St",
+    )
+    footage.attach(vault, by, denied, [pick.id], now=got)
+    steps(denied, got, "acknowledged", "searching")
+    steps(
+        denied,
+        got + 2 * day,
+        "denied",
+        exemption="N.Y. Pub. Off. Law 87(2)(e)(i): would interfere with an open investigation",
+    )
+    appeals.file_appeal(
+        ctx.sessions, by, denied, "The investigation is closed; the arrest was public."
+    )
+    late_now = [v.number for v in requests.list_requests(ctx.sessions, by, late=True)]
+    console.print(
+        f"demo: public-records requests {late} (late: {', '.join(late_now) or 'none'}), "
+        f"{critical or '-'} (critical incident), {released} (released in part), {denied} "
+        "(denied, appeal pending) (bodycam --as clerk disclosure request list)"
+    )
+
+
+def _demo_release(ctx: Context, by: Actor, number: str, when: datetime) -> None:
+    """A signed release package of the request in review: the demo's approved redacted copy
+    (the redaction example), attached to it first; the request's other footage is withheld."""
+    from bodycam.disclosure import footage, releases
+    from bodycam.disclosure.errors import DisclosureError
+    from bodycam.redaction.models import CopyStatus, RedactedCopy
+
+    with ctx.sessions() as s:
+        copy = s.scalars(
+            select(RedactedCopy)
+            .where(RedactedCopy.status == CopyStatus.APPROVED.value)
+            .order_by(RedactedCopy.approved_at.desc())
+            .limit(1)
+        ).first()
+    if copy is None:
+        return
+    try:
+        footage.attach(Vault.from_context(ctx), by, number, [copy.recording_id], now=when)
+        release = releases.build_release(ctx, by, number, copy_ids=[copy.id], now=when)
+    except DisclosureError as exc:
+        console.print(f"demo: no release package for {number}: {exc}")
+        return
+    console.print(
+        f"demo: release package {release.id} of {number} (public page /releases; "
+        f"bodycam release export {release.id} --out DIR)"
+    )
+
+
+def _fleet(ctx: Context, home: Path, seed: int) -> None:
+    """The officers' cameras (two battery lots), a dock per precinct, a month of dock
+    logs from the recordings' times, and a battery-lot recall partly worked through."""
+    from bodycam.fleet.demo import build_fleet
+
+    equipment = _user(ctx, "equipment")
+    if equipment is None:
+        return
+    built = build_fleet(ctx.sessions, actor_for(equipment, "cli"), home / "fleet", seed)
+    if built is not None:
+        console.print(
+            f"demo: fleet of {built.cameras} cameras and {built.docks} docks, {built.events} "
+            f"device events; recall {built.recall_id}: {built.outstanding} camera(s) "
+            f"outstanding (bodycam --as equipment fleet recall show {built.recall_id})"
+        )
 
 
 def _print_logins(home: Path) -> None:

@@ -8,8 +8,13 @@ from bodycam.compliance.models import (
     DispatchAssignment,
     DispatchEvent,
 )
+from bodycam.compliance.review_models import SupervisorReview
 from bodycam.db import Base
+from bodycam.disclosure import share_models  # noqa: F401 - registers the share tables
+from bodycam.disclosure.models import DisclosureAppeal, DisclosureRequest
+from bodycam.disclosure.release_models import DisclosureRelease
 from bodycam.evidence.models import Category, Recording, RecordingCase, RecordingEdit, RecordingTag
+from bodycam.fleet import models as fleet_models  # noqa: F401 - registers the fleet tables
 from bodycam.jobs.models import Job
 from bodycam.redaction.models import QCFinding, RedactedCopy, RedactionProject, RedactionTrack
 from bodycam.retention.models import DeletionItem, LegalHold, RetentionSchedule
@@ -24,6 +29,9 @@ __all__ = [
     "Category",
     "ComplianceResult",
     "DeletionItem",
+    "DisclosureAppeal",
+    "DisclosureRelease",
+    "DisclosureRequest",
     "DispatchAssignment",
     "DispatchEvent",
     "Job",
@@ -38,6 +46,7 @@ __all__ = [
     "RedactionTrack",
     "RetentionSchedule",
     "Squad",
+    "SupervisorReview",
     "User",
     "WebSession",
 ]

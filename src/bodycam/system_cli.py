@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import os
-import signal
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bodycam.audit.service import seal
 from bodycam.auth import service as auth_service
 from bodycam.cli_support import err, fail, guarded, load_settings, open_context, redact
 from bodycam.config import Settings
@@ -89,46 +86,6 @@ def serve_command(
     uvicorn.run(
         create_app(load_settings()), host=host, port=port, proxy_headers=True, log_level="info"
     )
-
-
-def worker_command(
-    interval: Annotated[float, typer.Option(help="Seconds between sealing rounds.")] = 5.0,
-    once: Annotated[bool, typer.Option(help="Run one round and exit.")] = False,
-) -> None:
-    """Run background work: due jobs (detection, rendering) and sealing the audit log."""
-    stop = {"now": False}
-
-    def _stop(*_: object) -> None:
-        stop["now"] = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    from bodycam.jobs.runner import load_handlers, run_next
-    from bodycam.retention.purge import purge_due
-
-    load_handlers()
-    with open_context(seal_on_exit=False) as ctx:
-        err.print(
-            f"worker: running due jobs, sealing the audit log every {interval:g} s (Ctrl-C to stop)"
-        )
-        while not stop["now"]:
-            while not stop["now"] and (job := run_next(ctx)) is not None:
-                err.print(f"worker: job {job.id} ({job.kind}) {job.status}", markup=False)
-            try:
-                purged = purge_due(ctx)
-            except Exception as exc:  # storage or database trouble: next round retries
-                err.print(f"worker: the purge failed: {exc}", markup=False)
-            else:
-                for rid, cid in zip(purged.purged, purged.certificates, strict=True):
-                    err.print(f"worker: purged {rid} (certificate {cid})", markup=False)
-            cp = seal(ctx.sessions, ctx.signer)
-            if cp is not None:
-                err.print(f"worker: sealed checkpoint of size {cp.tree_size}")
-            if once:
-                break
-            deadline = time.monotonic() + interval
-            while not stop["now"] and time.monotonic() < deadline:
-                time.sleep(0.2)
 
 
 @demo_app.command("build")

@@ -36,6 +36,7 @@ class VerifyReport:
 
     recordings: int = 0
     copies: int = 0  # redacted copies (derivative blobs)
+    released: int = 0  # files of public-records release packages
     certificates: int = 0  # destruction certificates checked
     bytes_hashed: int = 0
     problems: list[str] = field(default_factory=list)
@@ -50,6 +51,50 @@ class VerifyReport:
 
 
 REPAIR_MIN_AGE_S = 600.0
+
+
+@dataclass(frozen=True)
+class BlobCheck:
+    """What re-reading one stored blob found."""
+
+    problem: str | None
+    """None when the blob is intact; else a sentence naming the object and the problem."""
+    kind: str = ""
+    """``missing``, ``changed``, ``size``, ``unreadable`` or ``no_store`` (empty when intact)."""
+    bytes_hashed: int = 0
+
+
+def check_blob(ctx: Context, what: str, sha: str, size: int, tier: str) -> BlobCheck:
+    """Re-read blob ``sha`` from its tier's store and compare hash and size with the record.
+
+    ``what`` names the object in the problem sentence ("Recording X (file.mp4)"). Used by
+    :func:`verify_all` for every blob and by the scrub for one slice at a time.
+    """
+    store = ctx.store if tier == "hot" else ctx.archive
+    if store is None:
+        return BlobCheck(
+            f"{what}: it is in the archive tier, but no archive store is configured "
+            "(BODYCAM_ARCHIVE_STORAGE_URL).",
+            "no_store",
+        )
+    try:
+        actual_size = store.size(sha)
+        actual = store.rehash(sha)
+    except BlobNotFound:
+        return BlobCheck(f"{what}: its blob {sha} is missing.", "missing")
+    except BlobStoreError as exc:
+        return BlobCheck(f"{what}: its blob cannot be read: {exc}", "unreadable")
+    if actual != sha:
+        return BlobCheck(
+            f"{what}: its blob has changed (SHA-256 is now {actual}, recorded {sha}).",
+            "changed",
+            actual_size,
+        )
+    if actual_size != size:
+        return BlobCheck(
+            f"{what}: its blob is {actual_size} bytes, recorded {size}.", "size", actual_size
+        )
+    return BlobCheck(None, "", actual_size)
 
 
 def _check_certificates(ctx: Context, report: VerifyReport) -> None:
@@ -77,7 +122,8 @@ def _check_certificates(ctx: Context, report: VerifyReport) -> None:
 
 
 def _blob_refs(session: Session) -> Iterator[tuple[str, str, int, str]]:
-    """(what, sha256, size, tier) of every blob the database names: recordings, copies."""
+    """(what, sha256, size, tier) of every blob the database names: recordings, copies,
+    released files."""
     for tier in ("hot", "archive"):
         for rid, sha, size, name in iter_blob_refs(session, tier):
             yield f"Recording {rid} ({name})", sha, size, tier
@@ -91,6 +137,13 @@ def _blob_refs(session: Session) -> Iterator[tuple[str, str, int, str]]:
     )
     for cid, rid, sha, size in session.execute(stmt):
         yield f"Redacted copy {cid} of recording {rid}", sha, size, "hot"
+    # Released files (the C2PA-signed videos and the package's scripts) are blobs too.
+    from bodycam.disclosure.release_models import DisclosureRelease
+
+    releases = select(DisclosureRelease.id, DisclosureRelease.files).order_by(DisclosureRelease.id)
+    for rel_id, files in session.execute(releases):
+        for entry in files or []:
+            yield f"Release {rel_id} ({entry['name']})", entry["sha256"], int(entry["size"]), "hot"
 
 
 def verify_all(
@@ -116,31 +169,13 @@ def verify_all(
             referenced.add(sha)
         if progress:
             progress("blobs", i, len(refs))
-        store = ctx.store if tier == "hot" else ctx.archive
-        if store is None:
-            report.problems.append(
-                f"{what}: it is in the archive tier, but no archive store is configured "
-                "(BODYCAM_ARCHIVE_STORAGE_URL)."
-            )
-            continue
-        try:
-            actual_size = store.size(sha)
-            actual = store.rehash(sha)
-        except BlobNotFound:
-            report.problems.append(f"{what}: its blob {sha} is missing.")
-            continue
-        except BlobStoreError as exc:
-            report.problems.append(f"{what}: its blob cannot be read: {exc}")
-            continue
-        report.bytes_hashed += actual_size
-        if actual != sha:
-            report.problems.append(
-                f"{what}: its blob has changed (SHA-256 is now {actual}, recorded {sha})."
-            )
-        elif actual_size != size:
-            report.problems.append(f"{what}: its blob is {actual_size} bytes, recorded {size}.")
+        check = check_blob(ctx, what, sha, size, tier)
+        report.bytes_hashed += check.bytes_hashed
+        if check.problem is not None:
+            report.problems.append(check.problem)
     report.recordings = sum(1 for what, *_ in refs if what.startswith("Recording "))
-    report.copies = len(refs) - report.recordings
+    report.copies = sum(1 for what, *_ in refs if what.startswith("Redacted copy "))
+    report.released = sum(1 for what, *_ in refs if what.startswith("Release "))
     _check_certificates(ctx, report)
     orphans = [h for h in ctx.store.iter_hashes() if h not in referenced]
     if orphans:
@@ -184,6 +219,7 @@ def verify_all(
                 "problems": len(report.problems),
                 "recordings": report.recordings,
                 "redacted_copies": report.copies,
+                "released_files": report.released,
                 "audit_records": report.log.records,
                 "repaired": len(report.repaired),
             },

@@ -12,10 +12,12 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bodycam import verify
 from bodycam.audit import service as audit_service
@@ -23,17 +25,39 @@ from bodycam.audit import trail
 from bodycam.auth import service as auth_service
 from bodycam.auth.actor import Actor, PermissionDenied
 from bodycam.auth.permissions import ROLE_PERMISSIONS, Permission, Role
-from bodycam.compliance import matching_service, report
+from bodycam.compliance import dashboard, matching_service, report, review, review_report
 from bodycam.compliance import service as compliance_service
 from bodycam.compliance.mapping import load_preset
 from bodycam.compliance.rules import Rules
 from bodycam.compliance.service import CadImportError
 from bodycam.db import transaction
+from bodycam.disclosure import appeals as disclosure_appeals
+from bodycam.disclosure import deadlines as disclosure_deadlines
+from bodycam.disclosure import discovery as disclosure_discovery
+from bodycam.disclosure import footage as disclosure_footage
+from bodycam.disclosure import holds as disclosure_holds
+from bodycam.disclosure import releases as disclosure_releases
+from bodycam.disclosure import report as disclosure_report
+from bodycam.disclosure import requests as disclosure_requests
+from bodycam.disclosure import search as disclosure_search
+from bodycam.disclosure import shares as disclosure_shares
+from bodycam.disclosure import workflow as disclosure_workflow
+from bodycam.disclosure.clock import DEFAULT_CLOCK
+from bodycam.disclosure.errors import DisclosureError
+from bodycam.evaluation import cost_actuals
 from bodycam.evidence import service as ev
 from bodycam.evidence.service import NotFound, SearchQuery
+from bodycam.fleet import events as fleet_events
+from bodycam.fleet import importing as fleet_importing
+from bodycam.fleet import imports as fleet_imports
+from bodycam.fleet import inventory as fleet_inventory
+from bodycam.fleet import recall_uploads as fleet_recall_uploads
+from bodycam.fleet import recalls as fleet_recalls
+from bodycam.fleet import reports as fleet_reports
+from bodycam.fleet.common import FleetError
 from bodycam.jobs import service as jobs_service
+from bodycam.retention import cases, tiers
 from bodycam.retention import service as retention
-from bodycam.retention import tiers
 from bodycam.retention.service import RetentionError
 
 P = Permission
@@ -44,20 +68,55 @@ MODULES: list[ModuleType] = [
     trail,
     verify,
     retention,
+    cases,
     tiers,
+    fleet_importing,
+    fleet_imports,
+    fleet_inventory,
+    fleet_events,
+    fleet_reports,
+    fleet_recalls,
+    fleet_recall_uploads,
     compliance_service,
+    dashboard,
     matching_service,
     report,
+    review,
+    review_report,
     jobs_service,
+    disclosure_requests,
+    disclosure_search,
+    disclosure_appeals,
+    disclosure_deadlines,
+    disclosure_report,
+    disclosure_holds,
+    disclosure_workflow,
+    disclosure_footage,
+    disclosure_shares,
+    disclosure_releases,
+    disclosure_discovery,
+    cost_actuals,
 ]
 # Errors raised after the permission check passed (the call was allowed, then failed on
 # its input): they count as "allowed".
-DOMAIN_ERRORS = (RetentionError, CadImportError, LookupError)
+DOMAIN_ERRORS = (RetentionError, CadImportError, DisclosureError, FleetError, LookupError)
 RULES = Rules.from_toml('[[policy]]\nversion = "t"\neffective_from = 2020-01-01\n')
 SCHEDULE = '[categories."Uncategorized"]\nretain = "10 years"\n'
 # Functions that take an actor but only record on its behalf, or check a permission named
-# by their caller (no rule of their own).
-NOT_GATES = {"record", "record_denial", "actor_for", "require"}
+# by their caller (no rule of their own): the session-level steps a service runs inside
+# its own transaction after its own check (automatic holds, a request's history row).
+NOT_GATES = {
+    "record",
+    "record_denial",
+    "actor_for",
+    "require",
+    "place_automatic",
+    "release_automatic",
+    "sync_holds",
+    "release_recording",
+    "add_step",
+    "revoke_shares_of",  # runs in update_user's transaction, after its auth:user:manage check
+}
 
 ROLES = {  # role -> the test department's user of that role
     Role.OFFICER: "o1",
@@ -117,7 +176,110 @@ def _tx(w: World, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
 
 _n = iter(range(10_000))
 
+
+def _reads_compliance(p: frozenset[Permission], role: str) -> bool:
+    return bool({P.COMPLIANCE_VIEW, P.COMPLIANCE_VIEW_SQUAD, P.COMPLIANCE_VIEW_OWN} & p)
+
+
+def _reads_o1_compliance(p: frozenset[Permission], role: str) -> bool:
+    """o1 is in North-A, the tested supervisor's squad."""
+    return (
+        P.COMPLIANCE_VIEW in p
+        or (P.COMPLIANCE_VIEW_SQUAD in p and role == "supervisor")
+        or (P.COMPLIANCE_VIEW_OWN in p and role == "officer")
+    )
+
+
+def _user_id(w: World, name: str) -> str:
+    from bodycam.auth.models import User
+
+    with w.ctx.sessions() as s:
+        return s.scalars(select(User.id).where(User.username == name)).one()
+
+
+def _open_case(w: World) -> str:
+    """A case opened by the records clerk, for a close to act on."""
+    number = f"CC-{next(_n)}"
+    cases.open_case(w.ctx.sessions, _clerk(w), number)
+    return number
+
+
+def _clerk(w: World) -> Actor:
+    from bodycam.auth.models import User
+
+    with w.ctx.sessions() as s:
+        user = s.scalars(select(User).where(User.username == "clerk")).one()
+        return auth_service.actor_for(user, "test")
+
+
+def _review(w: World, recording: str, supervisor: str) -> str:
+    """A new pending supervisor review of ``recording``, assigned to ``supervisor``."""
+    from sqlalchemy import select
+
+    from bodycam.auth.models import User
+    from bodycam.compliance.review_models import SupervisorReview
+    from bodycam.evidence.models import Recording
+
+    with transaction(w.ctx.sessions) as s:
+        rec = s.get(Recording, recording)
+        sup = s.scalars(select(User).where(User.username == supervisor)).one()
+        officer = s.get(User, rec.officer_id)
+        r = SupervisorReview(
+            cycle=f"T{next(_n)}",
+            officer_id=officer.id,
+            recording_id=recording,
+            squad_id=officer.squad_id,
+            supervisor_id=sup.id,
+            sampled_by=sup.id,
+        )
+        s.add(r)
+        s.flush()
+        return r.id
+
+
+def _request(w: World) -> str:
+    """A new public-records request logged by the records clerk."""
+    return disclosure_requests.create_request(
+        w.ctx.sessions, _clerk(w), requester_name="x", requester_type="public", description="x"
+    ).number
+
+
+def _reads_clock(p: frozenset[Permission], role: str) -> bool:
+    return bool({P.DISCLOSURE_VIEW, P.DISCLOSURE_CLOCK} & p)
+
+
+def _manages_requests(p: frozenset[Permission], role: str) -> bool:
+    return P.DISCLOSURE_MANAGE in p
+
+
+def _sharing(w: World) -> disclosure_shares.Sharing:
+    return disclosure_shares.Sharing(
+        w.vault, w.ctx.settings.resolved_home / "shares", prepare_ahead=False
+    )
+
+
+def _share(w: World) -> str:
+    """A new share of o1's recording, made by the records clerk."""
+    return disclosure_shares.create_share(
+        _sharing(w),
+        _clerk(w),
+        recordings=[w.own],
+        recipient_name="x",
+        recipient_email="x@example.org",
+        recipient_role="defense",
+    ).view.id
+
+
+def _reads_reviews(p: frozenset[Permission], role: str) -> bool:
+    return bool({P.COMPLIANCE_REVIEW_VIEW, P.COMPLIANCE_REVIEW_PERFORM} & p)
+
+
 CASES = [
+    Case(
+        "retry_job",
+        lambda w, a: jobs_service.retry_job(w.ctx.sessions, a, w.job_id),
+        lambda p, r: P.JOBS_VIEW in p,
+    ),
     Case("search", lambda w, a: ev.search(w.vault, a, SearchQuery()), lambda p, r: any_view(p)),
     Case("view", lambda w, a: ev.view(w.vault, a, w.own), sees_own),
     Case("view", lambda w, a: ev.view(w.vault, a, w.other_squad), sees_other_squad),
@@ -204,6 +366,26 @@ CASES = [
         lambda p, r: P.RETENTION_SCHEDULE in p,
     ),
     Case(
+        "schedule_versions",
+        lambda w, a: retention.schedule_versions(w.ctx.sessions, a),
+        lambda p, r: P.RETENTION_VIEW in p,
+    ),
+    Case(
+        "open_case",
+        lambda w, a: cases.open_case(w.ctx.sessions, a, f"PC-{next(_n)}"),
+        lambda p, r: P.RETENTION_HOLD in p,
+    ),
+    Case(
+        "close_case",
+        lambda w, a: cases.close_case(w.ctx.sessions, a, _open_case(w), "closed"),
+        lambda p, r: P.RETENTION_HOLD in p,
+    ),
+    Case(
+        "list_cases",
+        lambda w, a: cases.list_cases(w.ctx.sessions, a),
+        lambda p, r: P.RETENTION_VIEW in p,
+    ),
+    Case(
         "export_schedule",
         lambda w, a: retention.export_schedule(w.ctx.sessions, a),
         lambda p, r: P.RETENTION_VIEW in p,
@@ -264,15 +446,207 @@ CASES = [
         lambda w, a: matching_service.run_matching(w.ctx.sessions, a, RULES),
         lambda p, r: P.COMPLIANCE_MATCH in p,
     ),
-    Case(
-        "results",
-        lambda w, a: matching_service.results(w.ctx.sessions, a),
-        lambda p, r: P.COMPLIANCE_VIEW in p,
-    ),
+    Case("results", lambda w, a: matching_service.results(w.ctx.sessions, a), _reads_compliance),
     Case(
         "compliance_report",
         lambda w, a: report.compliance_report(w.ctx.sessions, a, by="officer"),
+        _reads_compliance,
+    ),
+    Case(
+        "trend",
+        lambda w, a: report.trend(w.ctx.sessions, a, by="all", period="month", tz="UTC"),
+        _reads_compliance,
+    ),
+    Case(
+        "visible_officers",
+        lambda w, a: dashboard.visible_officers(w.ctx.sessions, a),
+        _reads_compliance,
+    ),
+    Case(
+        "officer_verdicts",  # o1 (North-A): everyone, the North-A supervisor, o1 themself
+        lambda w, a: dashboard.officer_verdicts(w.ctx.sessions, a, _user_id(w, "o1"))[1],
+        _reads_o1_compliance,
+    ),
+    Case(
+        "officer_verdicts",  # o3 (South-B): only those who see every officer
+        lambda w, a: dashboard.officer_verdicts(w.ctx.sessions, a, _user_id(w, "o3"))[1],
         lambda p, r: P.COMPLIANCE_VIEW in p,
+    ),
+    Case(
+        "event_detail",  # no such event: a reader gets "not found", others are refused
+        lambda w, a: dashboard.event_detail(w.ctx.sessions, a, "NO-SUCH-EVENT"),
+        _reads_compliance,
+    ),
+    Case(
+        "sample_cycle",
+        lambda w, a: review.sample_cycle(w.ctx.sessions, a, "2026-03", seed="s", tz="UTC"),
+        lambda p, r: P.COMPLIANCE_REVIEW_SAMPLE in p,
+    ),
+    Case("list_reviews", lambda w, a: review.list_reviews(w.ctx.sessions, a), _reads_reviews),
+    Case(
+        "show_review",  # o1's recording, assigned to sgt_a (the supervisor tested)
+        lambda w, a: review.show_review(w.ctx.sessions, a, _review(w, w.own, "sgt_a")),
+        _reads_reviews,
+    ),
+    Case(
+        "show_review",  # o3's recording, South-B: sgt_b's
+        lambda w, a: review.show_review(w.ctx.sessions, a, _review(w, w.other_squad, "sgt_b")),
+        lambda p, r: P.COMPLIANCE_REVIEW_VIEW in p,
+    ),
+    Case(
+        "complete_review",
+        lambda w, a: review.complete_review(
+            w.ctx.sessions,
+            a,
+            _review(w, w.own, "sgt_a"),
+            dict.fromkeys(review.CHECKLIST, "no") | {"professionalism": "ok"},
+        ),
+        lambda p, r: P.COMPLIANCE_REVIEW_PERFORM in p,
+    ),
+    Case(
+        "complete_review",
+        lambda w, a: review.complete_review(
+            w.ctx.sessions, a, _review(w, w.other_squad, "sgt_b"), {}
+        ),
+        lambda p, r: False,  # another squad's: no role tested may
+    ),
+    Case(
+        "skip_review",
+        lambda w, a: review.skip_review(w.ctx.sessions, a, _review(w, w.own, "sgt_a"), "x"),
+        lambda p, r: P.COMPLIANCE_REVIEW_PERFORM in p,
+    ),
+    Case(
+        "skip_review",
+        lambda w, a: review.skip_review(w.ctx.sessions, a, _review(w, w.other_squad, "sgt_b"), "x"),
+        lambda p, r: False,
+    ),
+    Case(
+        "review_report",
+        lambda w, a: review_report.review_report(w.ctx.sessions, a, "2026-03", tz="UTC"),
+        lambda p, r: P.COMPLIANCE_REVIEW_REPORT in p,
+    ),
+    Case(
+        "create_request",
+        lambda w, a: disclosure_requests.create_request(
+            w.ctx.sessions, a, requester_name="x", requester_type="media", description="x"
+        ),
+        _manages_requests,
+    ),
+    Case(
+        "get_request",
+        lambda w, a: disclosure_requests.get_request(w.ctx.sessions, a, _request(w)),
+        lambda p, r: P.DISCLOSURE_VIEW in p,
+    ),
+    Case(
+        "list_requests",
+        lambda w, a: disclosure_requests.list_requests(w.ctx.sessions, a),
+        lambda p, r: P.DISCLOSURE_VIEW in p,
+    ),
+    Case(
+        "change_status",
+        lambda w, a: disclosure_workflow.change_status(
+            w.ctx.sessions, a, _request(w), "acknowledged"
+        ),
+        _manages_requests,
+    ),
+    Case(
+        "extend_deadline",
+        lambda w, a: disclosure_workflow.extend_deadline(w.ctx.sessions, a, _request(w), 1, "x"),
+        _manages_requests,
+    ),
+    Case(
+        "attach",
+        lambda w, a: disclosure_footage.attach(w.vault, a, _request(w), [w.own]),
+        _manages_requests,
+    ),
+    Case(
+        "detach",  # nothing attached: refused on its input once allowed
+        lambda w, a: disclosure_footage.detach(w.ctx.sessions, a, _request(w), [w.own]),
+        _manages_requests,
+    ),
+    Case(
+        "search_footage",
+        lambda w, a: disclosure_search.search_footage(w.vault, a, _request(w)),
+        _manages_requests,
+    ),
+    Case(
+        "file_appeal",  # open and on time: refused on its input once allowed
+        lambda w, a: disclosure_appeals.file_appeal(w.ctx.sessions, a, _request(w), "x"),
+        _manages_requests,
+    ),
+    Case(
+        "decide_appeal",
+        lambda w, a: disclosure_appeals.decide_appeal(w.ctx.sessions, a, _request(w), "denied"),
+        _manages_requests,
+    ),
+    Case(
+        "request_report",
+        lambda w, a: disclosure_report.request_report(w.ctx.sessions, a),
+        lambda p, r: P.DISCLOSURE_VIEW in p,
+    ),
+    Case(
+        "import_clock",
+        lambda w, a: disclosure_deadlines.import_clock(w.ctx.sessions, a, DEFAULT_CLOCK),
+        lambda p, r: P.DISCLOSURE_CLOCK in p,
+    ),
+    Case(
+        "build_release",  # a request just received: refused on its input once allowed
+        lambda w, a: disclosure_releases.build_release(w.ctx, a, _request(w)),
+        lambda p, r: P.DISCLOSURE_RELEASE_BUILD in p,
+    ),
+    Case(
+        "build_bundle",  # a case with no recording: refused on its input once allowed
+        lambda w, a: disclosure_discovery.build_bundle(
+            w.ctx, a, "NO-SUCH-CASE", w.ctx.settings.resolved_home / f"bundle-{next(_n)}"
+        ),
+        lambda p, r: P.DISCLOSURE_DISCOVERY_BUILD in p,
+    ),
+    Case(
+        "export_clock",
+        lambda w, a: disclosure_deadlines.export_clock(w.ctx.sessions, a),
+        _reads_clock,
+    ),
+    Case(
+        "clock_versions",
+        lambda w, a: disclosure_deadlines.clock_versions(w.ctx.sessions, a),
+        _reads_clock,
+    ),
+    Case(
+        "cost_actuals",
+        lambda w, a: cost_actuals.cost_actuals(w.ctx.sessions, a),
+        lambda p, r: P.EVALUATION_COST_VIEW in p,
+    ),
+    Case(
+        "create_share",
+        lambda w, a: disclosure_shares.create_share(
+            _sharing(w),
+            a,
+            recordings=[w.own],
+            recipient_name="x",
+            recipient_email="x@example.org",
+            recipient_role="prosecutor",
+        ),
+        lambda p, r: P.SHARE_MANAGE in p,
+    ),
+    Case(
+        "list_shares",
+        lambda w, a: disclosure_shares.list_shares(_sharing(w), a),
+        lambda p, r: P.SHARE_VIEW in p,
+    ),
+    Case(
+        "get_share",
+        lambda w, a: disclosure_shares.get_share(_sharing(w), a, _share(w)),
+        lambda p, r: P.SHARE_VIEW in p,
+    ),
+    Case(
+        "revoke_share",
+        lambda w, a: disclosure_shares.revoke_share(_sharing(w), a, _share(w), "x"),
+        lambda p, r: P.SHARE_MANAGE in p,
+    ),
+    Case(
+        "new_code",
+        lambda w, a: disclosure_shares.new_code(_sharing(w), a, _share(w)),
+        lambda p, r: P.SHARE_MANAGE in p,
     ),
     Case("list_jobs", lambda w, a: jobs_service.list_jobs(w.ctx.sessions, a), lambda p, r: True),
     Case(
@@ -285,7 +659,145 @@ CASES = [
         lambda w, a: jobs_service.get_job(w.ctx.sessions, a, w.job_id),
         lambda p, r: P.JOBS_VIEW in p,
     ),
+    # Fleet: each call acts on nothing in the way (an unknown serial, recall or criterion)
+    # or on a file of its own; an input error after the check counts as allowed.
+    Case(
+        "run_import",
+        lambda w, a: fleet_importing.run_import(
+            w.ctx.sessions,
+            a,
+            "docks",
+            _fleet_file(w, "docks.csv", "dock,precinct,ports\n"),
+            fleet_imports.DOCK_COLUMNS,
+            {"dock"},
+            lambda s, run: None,
+        ),
+        lambda p, r: P.FLEET_MANAGE in p,
+    ),
+    Case(
+        "import_cameras",
+        lambda w, a: fleet_imports.import_cameras(
+            w.ctx.sessions, a, _fleet_file(w, "cameras.csv", "serial,model\nPERM-1,AX-3\n")
+        ),
+        lambda p, r: P.FLEET_MANAGE in p,
+    ),
+    Case(
+        "import_docks",
+        lambda w, a: fleet_imports.import_docks(
+            w.ctx.sessions, a, _fleet_file(w, "docks.csv", "dock,precinct,ports\nP-1,North,4\n")
+        ),
+        lambda p, r: P.FLEET_MANAGE in p,
+    ),
+    Case(
+        "import_assignments",
+        lambda w, a: fleet_imports.import_assignments(
+            w.ctx.sessions,
+            a,
+            _fleet_file(w, "a.csv", "serial,badge,kind,start\nNOPE,1001,personal,2026-01-01Z\n"),
+        ),
+        lambda p, r: P.FLEET_MANAGE in p,
+    ),
+    Case(
+        "list_cameras",
+        lambda w, a: fleet_inventory.list_cameras(w.ctx.sessions, a),
+        lambda p, r: P.FLEET_VIEW in p,
+    ),
+    Case(
+        "list_docks",
+        lambda w, a: fleet_inventory.list_docks(w.ctx.sessions, a),
+        lambda p, r: P.FLEET_VIEW in p,
+    ),
+    Case(
+        "camera_detail",
+        lambda w, a: fleet_inventory.camera_detail(w.ctx.sessions, a, "NOPE"),
+        lambda p, r: P.FLEET_VIEW in p,
+    ),
+    Case(
+        "assign_camera",
+        lambda w, a: fleet_inventory.assign_camera(w.ctx.sessions, a, "NOPE", "1001"),
+        lambda p, r: P.FLEET_MANAGE in p,
+    ),
+    Case(
+        "return_camera",
+        lambda w, a: fleet_inventory.return_camera(w.ctx.sessions, a, "NOPE"),
+        lambda p, r: P.FLEET_MANAGE in p,
+    ),
+    Case(
+        "update_camera",
+        lambda w, a: fleet_inventory.update_camera(w.ctx.sessions, a, "NOPE", {"model": "X"}),
+        lambda p, r: P.FLEET_MANAGE in p,
+    ),
+    Case(
+        "import_dock_log",
+        lambda w, a: fleet_events.import_dock_log(w.ctx.sessions, a, _fleet_file(w, "d.jsonl", "")),
+        lambda p, r: P.FLEET_EVENTS_INGEST in p,
+    ),
+    Case(
+        "ingest_events",
+        lambda w, a: fleet_events.ingest_events(w.ctx.sessions, a, []),
+        lambda p, r: P.FLEET_EVENTS_INGEST in p,
+    ),
+    Case(
+        "not_docked",
+        lambda w, a: fleet_reports.not_docked(w.ctx.sessions, a, 3),
+        lambda p, r: P.FLEET_VIEW in p,
+    ),
+    Case(
+        "late_uploads",
+        lambda w, a: fleet_reports.late_uploads(w.ctx.sessions, a),
+        lambda p, r: P.FLEET_VIEW in p,
+    ),
+    Case(
+        "power_cycling",
+        lambda w, a: fleet_reports.power_cycling(w.ctx.sessions, a),
+        lambda p, r: P.FLEET_VIEW in p,
+    ),
+    Case(
+        "battery_by_lot",
+        lambda w, a: fleet_reports.battery_by_lot(w.ctx.sessions, a),
+        lambda p, r: P.FLEET_VIEW in p,
+    ),
+    Case(
+        "create_recall",
+        lambda w, a: fleet_recalls.create_recall(w.ctx.sessions, a, model="NONE", reason="x"),
+        lambda p, r: P.FLEET_RECALL_MANAGE in p,
+    ),
+    Case(
+        "create_rollout",
+        lambda w, a: fleet_recalls.create_rollout(
+            w.ctx.sessions, a, "9.9", model="NONE", reason="x"
+        ),
+        lambda p, r: P.FLEET_RECALL_MANAGE in p,
+    ),
+    Case(
+        "resolve_recall",
+        lambda w, a: fleet_recalls.resolve_recall(w.ctx.sessions, a, "NOPE", "NOPE", "returned"),
+        lambda p, r: P.FLEET_RECALL_MANAGE in p,
+    ),
+    Case(
+        "list_campaigns",
+        lambda w, a: fleet_recalls.list_campaigns(w.ctx.sessions, a),
+        lambda p, r: P.FLEET_VIEW in p,
+    ),
+    Case(
+        "show_campaign",
+        lambda w, a: fleet_recalls.show_campaign(w.ctx.sessions, a, "NOPE"),
+        lambda p, r: P.FLEET_VIEW in p,
+    ),
+    Case(
+        "recalled_uploads",
+        lambda w, a: fleet_recall_uploads.recalled_uploads(w.ctx.sessions, a),
+        lambda p, r: P.FLEET_VIEW in p,
+    ),
 ]
+
+
+def _fleet_file(w: World, name: str, text: str) -> Path:
+    """A small inventory file or dock log under the deployment's home."""
+    path = w.ctx.settings.resolved_home / "fleet" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def _takes_actor(fn: Callable[..., Any]) -> bool:

@@ -20,7 +20,11 @@ restricted and one in a confidential category, and a real audit record, and asse
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -33,13 +37,34 @@ from starlette.routing import BaseRoute, Mount, Route
 from bodycam.audit.models import AuditRecord
 from bodycam.auth.models import User
 from bodycam.auth.permissions import ROLE_PERMISSIONS, Permission, Role
-from bodycam.auth.service import set_password
+from bodycam.auth.service import actor_for, set_password
+from bodycam.compliance.mapping import load_preset
+from bodycam.compliance.matching_service import run_matching
+from bodycam.compliance.review_models import CHECKLIST, SupervisorReview
+from bodycam.compliance.rules import Rules
+from bodycam.compliance.service import import_cad
 from bodycam.config import Settings
 from bodycam.context import Context
 from bodycam.db import transaction
-from bodycam.evidence.models import AccessClass, Category, Recording
+from bodycam.disclosure.models import DisclosureRequest
+from bodycam.evidence.models import UNCATEGORIZED, AccessClass, Category, Recording
+from bodycam.jobs.models import Job
+from bodycam.redaction.models import CopyStatus, ProjectStatus, RedactedCopy, RedactionProject
+from bodycam.redaction.plan import (
+    FrameBox,
+    FrameRange,
+    ReasonCode,
+    RedactionPlan,
+    TrackDecision,
+    VideoFacts,
+)
+from bodycam.retention import service as retention
+from bodycam.retention.cases import open_case
+from bodycam.retention.models import DestructionCertificate
+from bodycam.retention.purge import _sign
 from bodycam.web.app import create_app
 from bodycam.web.deps import SESSION_COOKIE
+from tests.compliance.csvs import GENERIC_HEADER, write_csv
 from tests.web.conftest import PASSWORD, count_audit
 
 P = Permission
@@ -56,6 +81,16 @@ RECORDING = "a recording in the caller's scope and access classes"
 ANY_RECORDING = "any recording"
 OFFICER = "an officer the caller may ingest for (self, squad with view_squad, any with view_any)"
 AUDIT_RECORD = "an audit record"
+COMPLIANCE_OF = "an officer, or a dispatch event of an officer, whose compliance is read"
+REVIEW = "a supervisor review (made fresh for each call) of a recording of o1 or of o3"
+COMPLIANCE_READERS = frozenset({P.COMPLIANCE_VIEW, P.COMPLIANCE_VIEW_SQUAD, P.COMPLIANCE_VIEW_OWN})
+# Redaction routes are called ``on=RECORDING``: on a project in review of that recording (one
+# track, one whole-picture range) and a copy of it, made once per recording (_redaction_ids).
+JOB = "a redaction job the clerk queued (its creator, or system:jobs:view, may read it)"
+REDACT = frozenset({P.REDACTION_MANAGE})
+REQUEST = "a public-records request the clerk logged for the call (its number is the id)"
+RECALL = "a recall of a camera, both made for the call"
+SHARE = "a share of o1's recording the clerk made for the call (id: its id, or its link's token)"
 
 
 @dataclass(frozen=True)
@@ -95,8 +130,17 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/logout"): Rule(SIGNED_IN, ok="/login"),
     # Users.
     ("GET", "/api/v1/users"): Rule(perms(P.USER_VIEW)),
+    # Fleet: device events sent by docks.
+    ("POST", "/api/v1/fleet/events"): Rule(perms(P.FLEET_EVENTS_INGEST)),
     # Evidence API.
     ("POST", "/api/v1/recordings"): Rule(perms(P.RECORDING_INGEST), on=OFFICER),
+    # Resumable uploads (tus): discovery is public; an upload is its creator's, for an officer
+    # they may ingest for (call() makes one as the caller when granted, else as the clerk).
+    ("OPTIONS", "/api/v1/uploads"): Rule(PUBLIC),
+    ("POST", "/api/v1/uploads"): Rule(perms(P.RECORDING_INGEST), on=OFFICER),
+    ("HEAD", "/api/v1/uploads/{upload_id}"): Rule(perms(P.RECORDING_INGEST), on=OFFICER),
+    ("PATCH", "/api/v1/uploads/{upload_id}"): Rule(perms(P.RECORDING_INGEST), on=OFFICER),
+    ("DELETE", "/api/v1/uploads/{upload_id}"): Rule(perms(P.RECORDING_INGEST), on=OFFICER),
     ("GET", "/api/v1/recordings"): Rule(perms(), one_of=VIEWERS),
     ("GET", "/api/v1/recordings/{recording_id}"): Rule(perms(), on=RECORDING),
     ("PATCH", "/api/v1/recordings/{recording_id}"): Rule(perms(P.RECORDING_EDIT), on=RECORDING),
@@ -116,6 +160,129 @@ RULES: dict[tuple[str, str], Rule] = {
         perms(P.RECORDING_EDIT), on=RECORDING, ok="/recordings/{id}?saved=1"
     ),
     ("GET", "/recordings/{recording_id}/audit"): Rule(perms(P.AUDIT_VIEW), on=ANY_RECORDING),
+    # Retention pages (each write is called on a fresh object made for the call).
+    ("GET", "/retention/schedule"): Rule(perms(P.RETENTION_VIEW)),
+    ("POST", "/retention/schedule"): Rule(perms(P.RETENTION_SCHEDULE)),
+    ("GET", "/retention/holds"): Rule(perms(P.RETENTION_VIEW)),
+    ("POST", "/retention/holds"): Rule(perms(P.RETENTION_HOLD), ok="/retention/holds?done=placed"),
+    ("POST", "/retention/holds/{hold_id}/release"): Rule(
+        perms(P.RETENTION_HOLD), ok="/retention/holds?done=released"
+    ),
+    ("POST", "/retention/cases"): Rule(perms(P.RETENTION_HOLD), ok="/retention/holds?done=opened"),
+    ("POST", "/retention/cases/{case_number}/close"): Rule(
+        perms(P.RETENTION_HOLD), ok="/retention/holds?done=closed"
+    ),
+    ("GET", "/retention/queue"): Rule(perms(P.RETENTION_VIEW)),
+    ("POST", "/retention/queue/approve"): Rule(
+        perms(P.RETENTION_APPROVE), ok="/retention/queue?done=approved"
+    ),
+    ("POST", "/retention/queue/{recording_id}/undo"): Rule(
+        perms(P.RETENTION_APPROVE), ok="/retention/queue?done=undone"
+    ),
+    ("GET", "/retention/certificates"): Rule(perms(P.RETENTION_VIEW)),
+    ("GET", "/retention/certificates/{certificate_id}"): Rule(perms(P.RETENTION_VIEW)),
+    # Compliance pages: everyone, one's squad, or oneself (the scope of the permission held).
+    ("GET", "/compliance"): Rule(perms(), one_of=COMPLIANCE_READERS),
+    ("GET", "/compliance/officers/{officer_id}"): Rule(perms(), on=COMPLIANCE_OF),
+    ("GET", "/compliance/events/{event_id}"): Rule(perms(), on=COMPLIANCE_OF),
+    # Supervisor reviews: a supervisor of the officer's squad (never the officer), or readers.
+    ("GET", "/compliance/reviews"): Rule(
+        perms(), one_of=perms(P.COMPLIANCE_REVIEW_VIEW, P.COMPLIANCE_REVIEW_PERFORM)
+    ),
+    ("GET", "/compliance/reviews/report"): Rule(perms(P.COMPLIANCE_REVIEW_REPORT)),
+    ("GET", "/compliance/reviews/{review_id}"): Rule(perms(), on=REVIEW),
+    ("POST", "/compliance/reviews/{review_id}/complete"): Rule(
+        perms(P.COMPLIANCE_REVIEW_PERFORM), on=REVIEW, ok="/compliance/reviews/{id}?done=completed"
+    ),
+    ("POST", "/compliance/reviews/{review_id}/skip"): Rule(
+        perms(P.COMPLIANCE_REVIEW_PERFORM), on=REVIEW, ok="/compliance/reviews/{id}?done=skipped"
+    ),
+    # Redaction API and the editor pages: redactors, on the recordings they may see.
+    ("POST", "/api/v1/redaction/projects"): Rule(REDACT, on=RECORDING),
+    ("GET", "/api/v1/redaction/projects"): Rule(REDACT, on=RECORDING),
+    ("GET", "/api/v1/redaction/projects/{project_id}"): Rule(REDACT, on=RECORDING),
+    ("PUT", "/api/v1/redaction/projects/{project_id}/tracks/{track_id}"): Rule(
+        REDACT, on=RECORDING
+    ),
+    ("POST", "/api/v1/redaction/projects/{project_id}/boxes"): Rule(REDACT, on=RECORDING),
+    ("POST", "/api/v1/redaction/projects/{project_id}/full-frame"): Rule(REDACT, on=RECORDING),
+    ("POST", "/api/v1/redaction/projects/{project_id}/audio"): Rule(REDACT, on=RECORDING),
+    ("DELETE", "/api/v1/redaction/projects/{project_id}/items/{kind}/{number}"): Rule(
+        REDACT, on=RECORDING
+    ),
+    ("PUT", "/api/v1/redaction/projects/{project_id}/style"): Rule(REDACT, on=RECORDING),
+    ("GET", "/api/v1/redaction/projects/{project_id}/preview"): Rule(REDACT, on=RECORDING),
+    ("POST", "/api/v1/redaction/projects/{project_id}/render"): Rule(REDACT, on=RECORDING),
+    ("GET", "/api/v1/redaction/jobs/{job_id}"): Rule(perms(), on=JOB),
+    ("GET", "/api/v1/redaction/copies/{copy_id}"): Rule(REDACT, on=RECORDING),
+    ("GET", "/api/v1/redaction/copies/{copy_id}/content"): Rule(REDACT, on=RECORDING),
+    ("GET", "/recordings/{recording_id}/redaction"): Rule(REDACT, on=RECORDING),
+    ("POST", "/recordings/{recording_id}/redaction"): Rule(
+        REDACT, on=RECORDING, ok="/recordings/{id}/redaction"
+    ),
+    ("GET", "/redaction/{project_id}"): Rule(REDACT, on=RECORDING),
+    # Public-records request pages (every request made fresh for its call).
+    ("GET", "/requests"): Rule(perms(P.DISCLOSURE_VIEW)),
+    ("GET", "/requests/new"): Rule(perms(P.DISCLOSURE_MANAGE)),
+    ("POST", "/requests"): Rule(
+        perms(P.DISCLOSURE_MANAGE), on=REQUEST, ok="/requests/{id}?done=created"
+    ),
+    ("GET", "/requests/report"): Rule(perms(P.DISCLOSURE_VIEW)),
+    ("GET", "/requests/{number}"): Rule(perms(P.DISCLOSURE_VIEW), on=REQUEST),
+    ("GET", "/requests/{number}/search"): Rule(perms(P.DISCLOSURE_MANAGE), on=REQUEST),
+    ("POST", "/requests/{number}/status"): Rule(
+        perms(P.DISCLOSURE_MANAGE), on=REQUEST, ok="/requests/{id}?done=status"
+    ),
+    ("POST", "/requests/{number}/extend"): Rule(
+        perms(P.DISCLOSURE_MANAGE), on=REQUEST, ok="/requests/{id}?done=extended"
+    ),
+    ("POST", "/requests/{number}/attach"): Rule(
+        perms(P.DISCLOSURE_MANAGE), on=REQUEST, ok="/requests/{id}?done=attached"
+    ),
+    ("POST", "/requests/{number}/detach"): Rule(
+        perms(P.DISCLOSURE_MANAGE), on=REQUEST, ok="/requests/{id}?done=detached"
+    ),
+    ("POST", "/requests/{number}/appeals"): Rule(
+        perms(P.DISCLOSURE_MANAGE), on=REQUEST, ok="/requests/{id}?done=appealed"
+    ),
+    ("POST", "/requests/{number}/appeals/decide"): Rule(
+        perms(P.DISCLOSURE_MANAGE), on=REQUEST, ok="/requests/{id}?done=decided"
+    ),
+    # The requester's status page: anyone with the number and its status code.
+    ("GET", "/request-status"): Rule(PUBLIC),
+    ("POST", "/request-status"): Rule(PUBLIC),
+    # Fleet pages: readers of the fleet; recalls are started and resolved by the equipment unit.
+    ("GET", "/fleet"): Rule(perms(P.FLEET_VIEW)),
+    ("GET", "/fleet/cameras/{serial}"): Rule(perms(P.FLEET_VIEW)),
+    ("GET", "/fleet/recalls"): Rule(perms(P.FLEET_VIEW)),
+    ("POST", "/fleet/recalls"): Rule(
+        perms(P.FLEET_RECALL_MANAGE), ok="/fleet/recalls?done=created"
+    ),
+    ("GET", "/fleet/recalls/{recall_id}"): Rule(perms(P.FLEET_VIEW), on=RECALL),
+    ("POST", "/fleet/recalls/{recall_id}/resolve"): Rule(
+        perms(P.FLEET_RECALL_MANAGE), on=RECALL, ok="/fleet/recalls/{id}?done=resolved"
+    ),
+    ("GET", "/fleet/reports"): Rule(perms(P.FLEET_VIEW)),
+    # Released packages: public, no sign-in (each call on a release made for it).
+    ("GET", "/releases"): Rule(PUBLIC),
+    ("GET", "/releases/{release_id}"): Rule(PUBLIC),
+    ("GET", "/releases/{release_id}/{name:path}"): Rule(PUBLIC),
+    # External shares: records clerks share, issue codes and revoke; auditors read.
+    ("GET", "/shares"): Rule(perms(P.SHARE_VIEW)),
+    ("GET", "/shares/new"): Rule(perms(P.SHARE_MANAGE)),
+    ("POST", "/shares"): Rule(perms(P.SHARE_MANAGE)),
+    ("GET", "/shares/{share_id}"): Rule(perms(P.SHARE_VIEW), on=SHARE),
+    ("POST", "/shares/{share_id}/revoke"): Rule(
+        perms(P.SHARE_MANAGE), on=SHARE, ok="/shares/{id}?done=revoked"
+    ),
+    ("POST", "/shares/{share_id}/code"): Rule(perms(P.SHARE_MANAGE), on=SHARE),
+    # The recipient's side needs no account: the link's token and the code are the
+    # credentials (call() gives the code, or the share session it opened, for each call).
+    ("GET", "/s/{token}"): Rule(PUBLIC, on=SHARE),
+    ("POST", "/s/{token}"): Rule(PUBLIC, on=SHARE, ok="/s/{id}"),
+    ("POST", "/s/{token}/close"): Rule(PUBLIC, on=SHARE, ok="/s/{id}"),
+    ("GET", "/s/{token}/items/{position}/video"): Rule(PUBLIC, on=SHARE),
+    ("GET", "/s/{token}/items/{position}/download"): Rule(PUBLIC, on=SHARE),
 }
 
 CALLERS = [None, "o1", "sgt_a", "clerk", "auditor", "external", "equipment", "analyst", "admin"]
@@ -126,7 +293,7 @@ DENIAL_NOT_AUDITED: set[tuple[str, str]] = set()
 
 
 def is_evidence_route(path: str) -> bool:
-    return path.startswith(("/api/v1/recordings", "/recordings"))
+    return path.startswith(("/api/v1/recordings", "/recordings", "/api/v1/uploads"))
 
 
 # --- the routes the app serves ----------------------------------------------------------------
@@ -177,6 +344,7 @@ class Target:
     access_class: str = AccessClass.NORMAL.value
     category: str = ""
     title: str = ""
+    recording_id: str | None = None  # for a review target: its recording (id: the review)
 
 
 @dataclass
@@ -188,12 +356,43 @@ class World:
     officers: list[Target]
     audit_record: Target
     upload_bytes: bytes
+    ctx: Context | None = None
+    serial: list[int] = field(default_factory=lambda: [0])
     tokens: dict[str, str] = field(default_factory=dict)
     sessions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    redaction: dict[str, tuple[str, str]] = field(default_factory=dict)  # recording: project, copy
+    job: Target = field(default_factory=lambda: Target("a render job of the clerk"))
+
+
+def _dispatch_events(ctx: Context, dept, folder: Path) -> None:
+    """One matched dispatch event for o1 (E-1001) and one for o3 (E-2001)."""
+    rows = []
+    for badge in ("1001", "2001"):
+        rows.append(
+            {
+                "event_id": f"E-{badge}",
+                "call_type": "TRAFFIC STOP",
+                "priority": "2",
+                "self_initiated": "Y",
+                "precinct": "North",
+                "location": "x",
+                "disposition": "CITATION",
+                "created_at": "2026-03-01T12:00:00Z",
+                "badge": badge,
+                "dispatched_at": "2026-03-01T12:00:00Z",
+                "arrived_at": "2026-03-01T12:00:00Z",
+                "cleared_at": "2026-03-01T12:30:00Z",
+            }
+        )
+    admin = dept.actor("admin")
+    path = write_csv(folder / "cad.csv", GENERIC_HEADER, rows)
+    import_cad(ctx.sessions, admin, path, load_preset("generic"))
+    rules = '[[policy]]\nversion = "t"\neffective_from = 2020-01-01\n'
+    run_matching(ctx.sessions, admin, Rules.from_toml(rules))
 
 
 @pytest.fixture
-def world(ctx, dept, creds, ingest) -> World:
+def world(ctx, dept, creds, ingest, tmp_path_factory) -> World:
     o1 = ingest(71, "1001", category="Traffic Stop", title="o1 stop")
     o3 = ingest(72, "2001", category="Traffic Stop", title="o3 stop")
     dv = ingest(73, "1002", category="Domestic Violence", title="o2 restricted")
@@ -223,7 +422,9 @@ def world(ctx, dept, creds, ingest) -> World:
         officers=[Target("for o1", owner=users["o1"]), Target("for o3", owner=users["o3"])],
         audit_record=Target("ingest record of o3's recording", audit_id),
         upload_bytes=o3.path.read_bytes(),  # already held: a granted upload is a duplicate
+        ctx=ctx,
     )
+    _dispatch_events(ctx, dept, tmp_path_factory.mktemp("cad"))
     for name in CALLERS[1:]:
         w.tokens[name] = creds.token(name)["Authorization"]
         w.sessions[name] = creds.session(name)
@@ -272,6 +473,29 @@ def granted(rule: Rule, user: User | None, target: Target | None) -> bool:
     if rule.on == OFFICER:
         assert target is not None
         return may_act_for(user, held, target.owner)
+    if rule.on == REVIEW:
+        assert target is not None and target.owner is not None
+        if not rule.who and P.COMPLIANCE_REVIEW_VIEW in held:  # reading
+            return True
+        return (
+            P.COMPLIANCE_REVIEW_PERFORM in held
+            and user.squad_id is not None
+            and user.squad_id == target.owner.squad_id
+            and user.id != target.owner.id
+        )
+    if rule.on == JOB:
+        return user.username == "clerk" or P.JOBS_VIEW in held
+    if rule.on == COMPLIANCE_OF:
+        assert target is not None and target.owner is not None
+        return (
+            P.COMPLIANCE_VIEW in held
+            or (
+                P.COMPLIANCE_VIEW_SQUAD in held
+                and user.squad_id is not None
+                and user.squad_id == target.owner.squad_id
+            )
+            or (P.COMPLIANCE_VIEW_OWN in held and user.id == target.owner.id)
+        )
     return True
 
 
@@ -282,10 +506,450 @@ def targets(rule: Rule, w: World) -> list[Target | None]:
         return list(w.officers)
     if rule.on == AUDIT_RECORD:
         return [w.audit_record]
+    if rule.on == COMPLIANCE_OF:
+        return list(w.officers)  # each with one dispatch event, id E-<badge>, matched
+    if rule.on == REVIEW:  # copies of o1's and o3's normal recordings (call() sets the id)
+        return [
+            replace(t, recording_id=t.id)
+            for t in w.recordings
+            if t.access_class == AccessClass.NORMAL.value
+        ]
+    if rule.on == JOB:
+        return [w.job]
+    if rule.on in (REQUEST, RECALL, SHARE):  # call() makes the object and sets the id
+        return [Target(rule.on)]
     return [None]
 
 
 # --- making the calls -------------------------------------------------------------------------
+
+
+def _due_recording(w: World) -> str:
+    """A recording row long past its due date (retention needs no bytes), queued."""
+    assert w.ctx is not None
+    w.serial[0] += 1
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    with transaction(w.ctx.sessions) as s:
+        owner = w.users["o1"]
+        rec = Recording(
+            sha256=hashlib.sha256(f"due {w.serial[0]}".encode()).hexdigest(),
+            size_bytes=1,
+            original_filename="due.mp4",
+            officer_id=owner.id,
+            category_id=s.scalars(select(Category.id).where(Category.name == UNCATEGORIZED)).one(),
+            recorded_start=long_ago,
+            recorded_end=long_ago + timedelta(minutes=1),
+            ingested_by=owner.id,
+            container="mp4",
+            video_codec="h264",
+            duration_s=60.0,
+            width=64,
+            height=64,
+            fps=30.0,
+            has_audio=False,
+            frame_count=1800,
+            retain_until=long_ago + timedelta(days=30),
+            retention_basis="Uncategorized: 30 days",
+        )
+        s.add(rec)
+        s.flush()
+        rid = rec.id
+    retention.refresh_queue(w.ctx.sessions)
+    return rid
+
+
+def _fresh_review(w: World, target: Target) -> str:
+    """A pending review of ``target``'s recording, assigned to its squad's supervisor; the
+    target's id becomes the review's (so ``ok`` locations name it)."""
+    assert w.ctx is not None and target.owner is not None
+    w.serial[0] += 1
+    supervisor = "sgt_a" if target.owner.squad_id == w.users["sgt_a"].squad_id else "sgt_b"
+    assert target.recording_id is not None
+    with transaction(w.ctx.sessions) as s:
+        review = SupervisorReview(
+            cycle=f"T{w.serial[0]}",
+            officer_id=target.owner.id,
+            recording_id=target.recording_id,
+            squad_id=target.owner.squad_id,
+            supervisor_id=w.users[supervisor].id,
+            sampled_by=w.users["admin"].id,
+        )
+        s.add(review)
+        s.flush()
+        target.id = review.id  # a copy made for this rule: the ok location names the review
+        return review.id
+
+
+def _retention_call(w: World, path: str, csrf: str) -> tuple[str, dict]:
+    """The URL and form of a retention write, on an object made fresh for this call."""
+    assert w.ctx is not None
+    clerk = actor_for(w.users["clerk"], "test")
+    w.serial[0] += 1
+    n = w.serial[0]
+    if path == "/retention/schedule":
+        form = {"schedule": '[categories."Uncategorized"]\nretain = "30 days"\n'}
+        return path, {"data": {"csrf": csrf, **form}}
+    if path == "/retention/holds":
+        form = {"on": "case", "case": f"P-{n}", "reason_type": "other", "reason": "test"}
+        return path, {"data": {"csrf": csrf, **form}}
+    if path == "/retention/holds/{hold_id}/release":
+        hold = retention.place_hold(
+            w.ctx.sessions, clerk, case=f"R-{n}", reason_type="other", reason="test"
+        )
+        return f"/retention/holds/{hold.id}/release", {"data": {"csrf": csrf, "reason": "done"}}
+    if path == "/retention/cases":
+        return path, {"data": {"csrf": csrf, "case_number": f"C-{n}"}}
+    if path == "/retention/cases/{case_number}/close":
+        open_case(w.ctx.sessions, clerk, f"K-{n}")
+        return f"/retention/cases/K-{n}/close", {"data": {"csrf": csrf, "reason": "done"}}
+    if path == "/retention/queue/approve":
+        return path, {"data": {"csrf": csrf, "recording": [_due_recording(w)]}}
+    if path == "/retention/queue/{recording_id}/undo":
+        rid = _due_recording(w)
+        retention.approve_deletions(w.ctx.sessions, clerk, [rid])
+        return f"/retention/queue/{rid}/undo", {"data": {"csrf": csrf, "reason": "test"}}
+    if path == "/retention/certificates/{certificate_id}":
+        rid = _due_recording(w)
+        with transaction(w.ctx.sessions) as s:
+            body = json.dumps({"recording": n, "rule": "test"})
+            cert = DestructionCertificate(
+                recording_id=rid,
+                body=body,
+                signature=_sign(w.ctx.signer, body.encode()),
+                key_name="test",
+            )
+            s.add(cert)
+            s.flush()
+            return f"/retention/certificates/{cert.id}", {}
+    return path, {}
+
+
+def _redaction_ids(w: World, target: Target) -> tuple[str, str]:
+    """A project in review on ``target``'s recording (one undecided track, one whole-picture
+    range to remove) and a redacted copy of it (the original's bytes), made once."""
+    assert w.ctx is not None
+    if target.id not in w.redaction:
+        clerk = w.users["clerk"].id
+        with transaction(w.ctx.sessions) as s:
+            rec = s.get(Recording, target.id)
+            fps = Fraction(rec.fps).limit_denominator(1001)
+            facts = VideoFacts(
+                rec.width, rec.height, rec.frame_count, fps.numerator, fps.denominator, rec.sha256
+            )
+            track = TrackDecision(1, (FrameBox(0, 8, 8, 40, 40),), True, ReasonCode.other, "draft")
+            plan = RedactionPlan(
+                video=facts, tracks=(track,), full_frame=(FrameRange(1, 2, ReasonCode.victim),)
+            )
+            project = RedactionProject(
+                recording_id=rec.id,
+                source_sha256=rec.sha256,
+                created_by=clerk,
+                status=ProjectStatus.REVIEW.value,
+                plan=plan.to_json(),
+            )
+            s.add(project)
+            s.flush()
+            copy = RedactedCopy(
+                project_id=project.id,
+                recording_id=rec.id,
+                source_sha256=rec.sha256,
+                sha256=rec.sha256,
+                size_bytes=rec.size_bytes,
+                plan=plan.to_json(),
+                plan_hash=plan.plan_hash(),
+                engine="test",
+                detector="test",
+                qc_threshold=0.5,
+                status=CopyStatus.CLEAN.value,
+                created_by=clerk,
+            )
+            s.add(copy)
+            s.flush()
+            w.redaction[target.id] = (project.id, copy.id)
+    return w.redaction[target.id]
+
+
+def _redaction_call(
+    w: World, method: str, path: str, target: Target | None, csrf: str
+) -> tuple[str, dict]:
+    """The URL and body of a redaction route, which succeed when the caller is granted."""
+    assert w.ctx is not None and target is not None
+    if path == "/api/v1/redaction/jobs/{job_id}":
+        if not target.id:  # the rule's own target, made on first use
+            with transaction(w.ctx.sessions) as s:
+                job = Job(kind="redaction.render", params={}, created_by=w.users["clerk"].id)
+                s.add(job)
+                s.flush()
+                target.id = job.id
+        return path.replace("{job_id}", target.id), {}
+    project_id, copy_id = _redaction_ids(w, target)
+    url = (
+        path.replace("{recording_id}", target.id)
+        .replace("{project_id}", project_id)
+        .replace("{copy_id}", copy_id)
+        .replace("{track_id}", "1")
+        .replace("{kind}/{number}", "full_frame/1")  # one range each; only the clerk removes it
+    )
+    project = "/api/v1/redaction/projects/{project_id}"
+    bodies: dict[tuple[str, str], dict] = {
+        ("POST", "/api/v1/redaction/projects"): {"json": {"recording_id": target.id}},
+        ("GET", "/api/v1/redaction/projects"): {"params": {"recording": target.id}},
+        ("PUT", project + "/tracks/{track_id}"): {"json": {"include": False, "reason": "officer"}},
+        ("POST", project + "/boxes"): {
+            "json": {"keyframes": [[0, 4, 4, 20, 20], [5, 30, 4, 20, 20]], "reason": "minor"}
+        },
+        ("POST", project + "/full-frame"): {
+            "json": {"start_s": 0.2, "end_s": 0.4, "reason": "home_interior"}
+        },
+        ("POST", project + "/audio"): {
+            "json": {"start_s": 0.1, "end_s": 0.3, "mode": "bleep", "reason": "personal_data"}
+        },
+        ("PUT", project + "/style"): {"json": {"style": "pixelate"}},
+        ("GET", project + "/preview"): {"params": {"at": 0.5, "seconds": 1}},
+        ("POST", "/recordings/{recording_id}/redaction"): {"data": {"csrf": csrf}},
+    }
+    return url, bodies.get((method, path), {})
+
+
+def _upload_call(w: World, method: str, path: str, who: str | None, target: Target | None):
+    """URL, headers and body of a tus call that succeeds when granted: the upload is the
+    caller's own when they may ingest for the target officer, else the clerk's."""
+    from bodycam.evidence.uploads import Uploads, encode_metadata
+
+    headers = {"Tus-Resumable": "1.0.0"}
+    if method == "OPTIONS":
+        return path, headers, {}
+    assert w.ctx is not None and target is not None and target.owner is not None
+    meta = encode_metadata(
+        {
+            "officer": target.owner.badge or "",
+            "filename": "perm.mp4",
+            "sha256": hashlib.sha256(w.upload_bytes).hexdigest(),
+        }
+    )
+    if path == "/api/v1/uploads":
+        headers |= {"Upload-Length": str(len(w.upload_bytes)), "Upload-Metadata": meta}
+        return path, headers, {}
+    user = w.users[who] if who else None
+    creator = who if granted(RULES[(method, path)], user, target) else "clerk"
+    assert creator is not None
+    actor = actor_for(w.users[creator], "api")
+    st = Uploads.from_context(w.ctx).create(actor, len(w.upload_bytes), meta)
+    url = path.replace("{upload_id}", st.upload.id)
+    if method == "PATCH":
+        headers |= {"Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}
+        return url, headers, {"content": w.upload_bytes[:1000]}
+    return url, headers, {}
+
+
+def _fleet_event(w: World) -> dict:
+    """A new valid device event (a fresh time each call) of a camera made once."""
+    from bodycam.fleet.models import Camera
+
+    assert w.ctx is not None
+    with transaction(w.ctx.sessions) as s:
+        if s.scalars(select(Camera).where(Camera.serial == "PERM-CAM")).first() is None:
+            s.add(Camera(serial="PERM-CAM", model="AX-3"))
+    w.serial[0] += 1
+    when = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(minutes=w.serial[0])
+    return {"camera": "PERM-CAM", "event": "dock", "at": when.isoformat()}
+
+
+def _next_request_number(w: World) -> str:
+    """The number the next request logged will get (the counter of this year, plus one)."""
+    from bodycam.disclosure.deadlines import clock_in_force, local_date
+    from bodycam.disclosure.models import DisclosureCounter
+    from bodycam.ids import utcnow
+
+    assert w.ctx is not None
+    with w.ctx.sessions() as s:
+        _, clock = clock_in_force(s)
+        year = local_date(utcnow(), clock.get(None)).year
+        counter = s.get(DisclosureCounter, year)
+        return f"R-{year}-{(counter.last if counter else 0) + 1:06d}"
+
+
+def _disclosure_call(
+    w: World, method: str, path: str, target: Target | None, csrf: str
+) -> tuple[str, dict]:
+    """The URL and form of a request page, on a request the clerk logs for this call, in
+    the state the route needs (decided for an appeal, appealed for its decision)."""
+    from bodycam.disclosure import appeals, footage, public_status, requests, workflow
+    from bodycam.evidence.service import Vault
+
+    assert w.ctx is not None
+    if (method, path) == ("GET", "/request-status"):
+        return path, {}
+    if (method, path) == ("POST", "/requests"):
+        assert target is not None
+        target.id = _next_request_number(w)
+        form = {"requester_name": "Perm Test", "requester_type": "public", "description": "x"}
+        return path, {"data": {"csrf": csrf, **form}}
+    if "{number}" not in path and path != "/request-status":
+        return path, {}
+    clerk = actor_for(w.users["clerk"], "test")
+    number = requests.create_request(
+        w.ctx.sessions,
+        clerk,
+        requester_name="Perm Test",
+        requester_type="public",
+        description="route check",
+        officers=["1001"],
+    ).number
+    if path == "/request-status":
+        code = public_status.status_code(w.ctx.settings.resolved_secret_key(), number)
+        return path, {"data": {"number": number, "code": code}}
+    assert target is not None
+    target.id = number
+    url = path.replace("{number}", number)
+    if method == "GET":
+        return url, {}
+    o1_stop = next(r.id for r in w.recordings if r.title == "o1 stop")
+    form: dict[str, object] = {}
+    if path.endswith("/status"):
+        form = {"status": "acknowledged"}
+    elif path.endswith("/extend"):
+        form = {"days": "1", "reason": "volume"}
+    elif path.endswith("/attach"):
+        form = {"recording": o1_stop}
+    elif path.endswith("/detach"):
+        vault = Vault(w.ctx.sessions, w.ctx.store, w.ctx.settings.officer_sees_own)
+        footage.attach(vault, clerk, number, [o1_stop])
+        form = {"recording": o1_stop, "reason": "not it"}
+    elif path.endswith(("/appeals", "/appeals/decide")):
+        workflow.change_status(w.ctx.sessions, clerk, number, "denied", exemption="none found")
+        form = {"grounds": "records exist"}
+        if path.endswith("/decide"):
+            appeals.file_appeal(w.ctx.sessions, clerk, number, "records exist")
+            form = {"outcome": "denied"}
+    return url, {"data": {"csrf": csrf, **form}}
+
+
+def _fleet_call(
+    w: World, method: str, path: str, target: Target | None, csrf: str
+) -> tuple[str, dict]:
+    """The URL and form of a fleet page, on a camera (and a recall of it) made for the call."""
+    from bodycam.fleet.models import Camera
+    from bodycam.fleet.recalls import create_recall
+
+    assert w.ctx is not None
+    w.serial[0] += 1
+    serial, lot = f"PAGE-CAM-{w.serial[0]}", f"PAGE-LOT-{w.serial[0]}"
+    with transaction(w.ctx.sessions) as s:
+        s.add(Camera(serial=serial, model="AX-3", battery_lot=lot))
+    if (method, path) == ("POST", "/fleet/recalls"):
+        form = {"kind": "recall", "criterion": "battery_lot", "value": lot, "reason": "check"}
+        return path, {"data": {"csrf": csrf, **form}}
+    if "{serial}" in path:
+        return path.replace("{serial}", serial), {}
+    if "{recall_id}" not in path:
+        return path, {}
+    equipment = actor_for(w.users["equipment"], "test")
+    recall = create_recall(w.ctx.sessions, equipment, battery_lot=lot, reason="check")
+    assert target is not None
+    target.id = recall.id
+    url = path.replace("{recall_id}", recall.id)
+    if method == "GET":
+        return url, {}
+    return url, {"data": {"csrf": csrf, "serial": serial, "outcome": "cleared"}}
+
+
+def _release_call(w: World, path: str) -> str:
+    """The URL of a release page, on a signed release (one released file) made for the call."""
+    import io
+
+    from bodycam.disclosure import releases, requests
+    from bodycam.disclosure.release_models import DisclosureRelease
+    from bodycam.redaction.plan import RedactionPlan
+
+    assert w.ctx is not None
+    if "{release_id}" not in path:
+        return path
+    clerk = actor_for(w.users["clerk"], "test")
+    number = requests.create_request(
+        w.ctx.sessions, clerk, requester_name="Perm", requester_type="public", description="x"
+    ).number
+    w.serial[0] += 1
+    data = f"released bytes {w.serial[0]}".encode()
+    sha = w.ctx.store.put_stream(io.BytesIO(data)).sha256
+    entry = {"name": "files/x.mp4", "sha256": sha, "size": len(data), "kind": "footage"}
+    summary = releases.redaction_summary(RedactionPlan())
+    manifest = {
+        "format": releases.RELEASE_FORMAT,
+        "request": number,
+        "release_date": "2026-03-01",
+        "agency": "Test",
+        "signer": {"key_name": "test", "fingerprint": "0" * 64},
+        "files": [entry | {"source_sha256": sha, "redaction_plan_sha256": sha,
+                           "redaction": summary}],
+    }  # fmt: skip
+    text, signature = releases.sign_manifest(w.ctx.signer, manifest, releases.RELEASE_CONTEXT)
+    with transaction(w.ctx.sessions) as s:
+        request_id = s.scalars(
+            select(DisclosureRequest.id).where(DisclosureRequest.number == number)
+        ).one()
+        release = DisclosureRelease(
+            request_id=request_id,
+            manifest=text,
+            manifest_sha256=hashlib.sha256(text.encode()).hexdigest(),
+            signature=signature,
+            public_key="test",
+            key_name="test",
+            files=[entry],
+            created_by=w.users["clerk"].id,
+        )
+        s.add(release)
+        s.flush()
+        release_id = release.id
+    return path.replace("{release_id}", release_id).replace("{name:path}", entry["name"])
+
+
+def _share_call(
+    w: World, method: str, path: str, target: Target | None, csrf: str
+) -> tuple[str, dict, str]:
+    """The URL, form and share cookie of a share page, on a share (view and download) of
+    o1's recording the clerk makes for the call; recipient routes get its code or a share
+    session opened with it."""
+    from bodycam.disclosure import share_access, shares
+    from bodycam.evidence.service import Vault
+    from bodycam.web.share_pages import SHARE_COOKIE
+
+    assert w.ctx is not None
+    o1_stop = next(r.id for r in w.recordings if r.title == "o1 stop")
+    if (method, path) == ("POST", "/shares"):
+        form = {
+            "recordings": o1_stop,
+            "recipient": "Perm Test",
+            "email": "perm@example.org",
+            "role": "defense",
+            "days": "3",
+        }
+        return path, {"data": {"csrf": csrf, **form}}, ""
+    if "{" not in path:
+        return path, {}, ""
+    vault = Vault(w.ctx.sessions, w.ctx.store, w.ctx.settings.officer_sees_own)
+    sharing = shares.Sharing(vault, w.ctx.settings.resolved_home / "shares", prepare_ahead=False)
+    issued = shares.create_share(
+        sharing,
+        actor_for(w.users["clerk"], "test"),
+        recordings=[o1_stop],
+        recipient_name="Perm Test",
+        recipient_email="perm@example.org",
+        recipient_role="defense",
+        allow_download=True,
+    )
+    assert target is not None
+    if "{share_id}" in path:
+        target.id = issued.view.id
+        kw = {"data": {"csrf": csrf, "reason": "test"}} if method == "POST" else {}
+        return path.replace("{share_id}", issued.view.id), kw, ""
+    target.id = issued.token
+    url = path.replace("{token}", issued.token).replace("{position}", "1")
+    if (method, path) == ("POST", "/s/{token}"):
+        return url, {"data": {"code": issued.code}}, ""
+    secret = share_access.exchange_code(sharing, issued.token, issued.code).secret
+    kw = {"headers": {"Range": "bytes=0-9"}} if path.endswith("/video") else {}
+    return url, kw, f"{SHARE_COOKIE}={secret}"
 
 
 def call(
@@ -300,6 +964,10 @@ def call(
     url = path.replace("{recording_id}", target.id if target else "").replace(
         "{record_id}", target.id if target else ""
     )
+    if target is not None and target.owner is not None:
+        url = url.replace("{officer_id}", target.owner.id).replace(
+            "{event_id}", f"E-{target.owner.badge}"
+        )
     headers: dict[str, str] = {}
     kw: dict = {}
     sid, csrf = w.sessions.get(who, ("", "")) if who else ("", "")
@@ -311,7 +979,32 @@ def call(
         headers["Cookie"] = f"{SESSION_COOKIE}={sid}"
     if method == "*":  # the static mount
         method, url = "GET", "/static/style.css"
-    if (method, path) == ("POST", "/api/v1/recordings"):
+    if path.startswith("/retention/") and (method == "POST" or "{" in path):
+        url, kw = _retention_call(w, path, csrf)
+    if "{review_id}" in path:
+        assert target is not None
+        url = path.replace("{review_id}", _fresh_review(w, target))
+        if path.endswith("/complete"):
+            kw = {"data": {"csrf": csrf, **dict.fromkeys(CHECKLIST, "no"), "professionalism": "ok"}}
+        elif path.endswith("/skip"):
+            kw = {"data": {"csrf": csrf, "reason": "test"}}
+    if "/redaction" in path:
+        url, kw = _redaction_call(w, method, path, target, csrf)
+    if path.startswith(("/requests", "/request-status")):
+        url, kw = _disclosure_call(w, method, path, target, csrf)
+    if path.startswith("/fleet/"):
+        url, kw = _fleet_call(w, method, path, target, csrf)
+    if path.startswith(("/shares", "/s/")):
+        url, kw, share_cookie = _share_call(w, method, path, target, csrf)
+        if share_cookie:
+            headers["Cookie"] = "; ".join(c for c in (headers.get("Cookie"), share_cookie) if c)
+        headers |= kw.pop("headers", {})
+    if path.startswith("/releases"):
+        url = _release_call(w, path)
+    if path.startswith("/api/v1/uploads"):
+        url, tus_headers, kw = _upload_call(w, method, path, who, target)
+        headers |= tus_headers
+    elif (method, path) == ("POST", "/api/v1/recordings"):
         assert target is not None and target.owner is not None
         kw = {
             "params": {"officer": target.owner.badge, "filename": "perm.mp4"},
@@ -338,6 +1031,8 @@ def call(
     elif (method, path) == ("POST", "/login"):
         token = client.get("/login").text.split('name="login_token" value="')[1].split('"')[0]
         kw = {"data": {"username": "admin", "password": PASSWORD, "login_token": token}}
+    elif (method, path) == ("POST", "/api/v1/fleet/events"):
+        kw = {"json": [_fleet_event(w)]}
     resp = client.request(method, url, headers=headers, **kw)
     client.cookies.clear()  # each call carries only the credentials given above
     return resp

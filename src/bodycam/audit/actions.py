@@ -36,6 +36,12 @@ class AuditAction(StrEnum):
     """An inclusion proof for an audit record was issued."""
     AUDIT_VERIFY = "audit:log:verify"
     """A verification run finished (details: result, counts)."""
+    AUDIT_SCRUB = "audit:scrub:run"
+    """A scrub slice finished: stored originals and redacted copies re-hashed (details: pass,
+    blobs checked, bytes read, problems, whether the pass is complete)."""
+    AUDIT_SCRUB_PROBLEM = "audit:scrub:problem"
+    """The scrub found a stored blob missing, changed, of the wrong size or unreadable
+    (object: its recording; details: original or copy, sha256, tier, kind, problem, pass)."""
     LOGIN_SUCCESS = "auth:login:success"
     """A user signed in."""
     LOGIN_FAILURE = "auth:login:failure"
@@ -69,9 +75,13 @@ class AuditAction(StrEnum):
     RETENTION_SCHEDULE_IMPORT = "retention:schedule:import"
     """A retention schedule version was imported (details: sha256, changes, recomputed)."""
     RETENTION_HOLD_PLACE = "retention:hold:place"
-    """A legal hold was placed on a recording or a case (details: hold, reason)."""
+    """A legal hold was placed on a recording, a case or a query (details: hold, reason)."""
     RETENTION_HOLD_RELEASE = "retention:hold:release"
     """A legal hold was released (details: hold, reason)."""
+    RETENTION_CASE_OPEN = "retention:case:open"
+    """A case was opened (or reopened): its footage is held (details: title, hold)."""
+    RETENTION_CASE_CLOSE = "retention:case:close"
+    """A case was closed: its automatic hold released (details: reason, holds released)."""
     RETENTION_DELETION_APPROVE = "retention:deletion:approve"
     """A deletion was approved: recoverable until purge_after (details: due, rule)."""
     RETENTION_DELETION_UNDO = "retention:deletion:undo"
@@ -84,5 +94,93 @@ class AuditAction(StrEnum):
     """A dispatch export was imported (details: file, sha256, mapping, counts)."""
     COMPLIANCE_MATCH = "compliance:match:run"
     """Recordings were matched to dispatch events (details: counts by verdict)."""
+    COMPLIANCE_REVIEW_SAMPLE = "compliance:review:sample"
+    """A cycle's review sample was drawn (details: cycle, per officer, weights, counts)."""
+    COMPLIANCE_REVIEW_ASSIGN = "compliance:review:assign"
+    """A recording was drawn for review, or its review assigned (details: review, supervisor)."""
+    COMPLIANCE_REVIEW_COMPLETE = "compliance:review:complete"
+    """A review was completed (details: review, cycle, every checklist answer, notes hash)."""
+    COMPLIANCE_REVIEW_SKIP = "compliance:review:skip"
+    """A review was skipped (details: review, cycle, reason)."""
+    DISCLOSURE_REQUEST_CREATE = "disclosure:request:create"
+    """A public-records request was logged (details: number, requester type, criteria,
+    received date, jurisdiction, critical incident)."""
+    DISCLOSURE_REQUEST_STATUS = "disclosure:request:status"
+    """A request moved to another step (details: from, to, exemption, note)."""
+    DISCLOSURE_REQUEST_EXTEND = "disclosure:request:extend"
+    """A request's decision deadline was extended (details: days, reason, new due date)."""
+    DISCLOSURE_REQUEST_SEARCH = "disclosure:request:search"
+    """The footage search of a request was run (details: criteria, candidates found)."""
+    DISCLOSURE_RECORDING_ATTACH = "disclosure:recording:attach"
+    """A recording was attached to a request (details: request number)."""
+    DISCLOSURE_RECORDING_DETACH = "disclosure:recording:detach"
+    """A recording was taken off a request (details: request number, reason)."""
+    DISCLOSURE_APPEAL_FILE = "disclosure:appeal:file"
+    """An appeal of a request's outcome was filed (details: appeal, filed date, grounds)."""
+    DISCLOSURE_APPEAL_DECIDE = "disclosure:appeal:decide"
+    """An appeal was decided (details: appeal, outcome, note, whether the request reopened)."""
+    DISCLOSURE_CLOCK_IMPORT = "disclosure:clock:import"
+    """A version of the statutory clocks was imported (details: sha256, jurisdictions)."""
+    SHARE_CREATE = "disclosure:share:create"
+    """Footage was shared with an outside recipient: one record per item, on its recording
+    (details: share, item, copy, sha256, recipient name, organisation, email and role,
+    expiry, download allowed, case and request numbers)."""
+    SHARE_REVOKE = "disclosure:share:revoke"
+    """A share was revoked, by hand or because its creator was disabled: one record per
+    item, on its recording (details: share, item, reason)."""
+    SHARE_CODE = "disclosure:share:code"
+    """A new code was issued for a share; the old one stops working and a lockout ends
+    (details: recipient)."""
+    RECIPIENT_OPEN = "disclosure:recipient:open"
+    """A share's recipient gave the right code and got a share session (details: share,
+    recipient, session expiry)."""
+    RECIPIENT_CODE_FAILURE = "disclosure:recipient:code_failure"
+    """A wrong code was given for a share (details: share, recipient, wrong codes so far,
+    whether the share is now locked)."""
+    RECIPIENT_VIEW = "disclosure:recipient:view"
+    """A share's recipient opened the share's page (details: share, recipient, items)."""
+    RECIPIENT_STREAM = "disclosure:recipient:stream"
+    """Bytes of a shared item's watermarked video were streamed to its recipient, one record
+    per request, on the recording (details: share, recipient, item, copy, source and
+    watermark sha256, byte range)."""
+    RECIPIENT_DOWNLOAD = "disclosure:recipient:download"
+    """A share's recipient downloaded an item's watermarked video (details as for a
+    stream)."""
+    RECIPIENT_REFUSED = "disclosure:recipient:refused"
+    """A share link was used and refused: unknown, revoked, expired, locked, no session, or
+    download not allowed (details: share, recipient, reason, what was asked)."""
+    DISCLOSURE_RELEASE_BUILD = "disclosure:release:build"
+    """A signed release package of a request was built (details: release, manifest sha256,
+    released files and their hashes, recordings withheld)."""
+    DISCLOSURE_RECORDING_RELEASE = "disclosure:recording:release"
+    """A redacted copy of the recording was released to the public (details: request,
+    release, copy, released file's sha256, plan hash)."""
+    DISCLOSURE_RELEASE_DOWNLOAD = "disclosure:release:download"
+    """A released file was downloaded from the public releases page, by anyone (details:
+    file, sha256)."""
+    DISCLOSURE_DISCOVERY_BUILD = "disclosure:discovery:build"
+    """The recording went into a court discovery bundle (details: case, bundle, original or
+    redacted copy, sha256 of the file included)."""
+    FLEET_IMPORT = "fleet:inventory:import"
+    """An inventory CSV (cameras, docks or assignments) was imported (details: kind, file,
+    sha256, rows, created, updated, unchanged)."""
+    FLEET_CAMERA_UPDATE = "fleet:camera:update"
+    """A camera's fields or status were changed by hand (details: serial, changes)."""
+    FLEET_CAMERA_ASSIGN = "fleet:camera:assign"
+    """A camera was issued to an officer or checked out of a pool (details: serial, badge,
+    kind, dock, time)."""
+    FLEET_CAMERA_RETURN = "fleet:camera:return"
+    """A camera's open assignment ended (details: serial, badge, time)."""
+    FLEET_EVENTS_INGEST = "fleet:events:ingest"
+    """Device events were received from a dock log or the API (details: source, sha256,
+    received, stored, duplicates, warnings)."""
+    FLEET_RECALL_CREATE = "fleet:recall:create"
+    """A recall was created and its cameras set to recalled (details: criterion, value,
+    reason, serials)."""
+    FLEET_ROLLOUT_CREATE = "fleet:rollout:create"
+    """A firmware rollout was created (details: firmware, model, reason, serials)."""
+    FLEET_RECALL_RESOLVE = "fleet:recall:resolve"
+    """A recalled camera was returned, replaced or cleared (details: recall, serial,
+    outcome, replacement, note)."""
     ACCESS_DENIED = "access:request:denied"
     """An action was refused for lack of permission (details: what was attempted)."""

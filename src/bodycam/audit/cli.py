@@ -64,6 +64,7 @@ def verify_command(
                     "ok": report.ok,
                     "recordings": report.recordings,
                     "redacted_copies": report.copies,
+                    "released_files": report.released,
                     "bytes_hashed": report.bytes_hashed,
                     "audit_records": log.records,
                     "checkpoints": log.checkpoints,
@@ -81,7 +82,8 @@ def verify_command(
         for line in report.problems:
             err.print(f"PROBLEM: {line}", markup=False, soft_wrap=True)
         verdict = "OK" if report.ok else f"FAILED ({len(report.problems)} problems)"
-        copies = f" and {report.copies} redacted copies" if report.copies else ""
+        copies = f", {report.copies} redacted copies" if report.copies else ""
+        copies += f", {report.released} released files" if report.released else ""
         out.print(
             f"{verdict}: {report.recordings} recordings{copies} ({report.bytes_hashed} bytes) "
             f"re-hashed; {log.records} audit records under {log.checkpoints} signed "

@@ -57,6 +57,46 @@ class Permission(StrEnum):
     """Match recordings to dispatch events under the recording rules."""
     COMPLIANCE_VIEW = "compliance:results:view"
     """See every officer's recording compliance verdicts and their evidence."""
+    COMPLIANCE_VIEW_SQUAD = "compliance:results:view_squad"
+    """See the compliance verdicts and rates of one's own squad's officers."""
+    COMPLIANCE_VIEW_OWN = "compliance:results:view_own"
+    """See one's own compliance verdicts and rates."""
+    COMPLIANCE_REVIEW_SAMPLE = "compliance:review:sample"
+    """Draw a cycle's random sample of recordings for supervisor review, and assign it."""
+    COMPLIANCE_REVIEW_PERFORM = "compliance:review:perform"
+    """Complete or skip the reviews assigned to oneself or one's squad (never one's own)."""
+    COMPLIANCE_REVIEW_VIEW = "compliance:review:view"
+    """Read every supervisor review: its checklist answers, notes and skip reason."""
+    COMPLIANCE_REVIEW_REPORT = "compliance:review:report"
+    """See per supervisor and squad how many reviews were done, skipped, late, and found."""
+    DISCLOSURE_MANAGE = "disclosure:request:manage"
+    """Log public-records requests, move them through their steps, search for and attach
+    footage, extend deadlines, file and decide appeals."""
+    DISCLOSURE_VIEW = "disclosure:request:view"
+    """See public-records requests, their deadlines and the request report."""
+    DISCLOSURE_CLOCK = "disclosure:clock:manage"
+    """Import the statutory clocks (deadlines per jurisdiction) of public-records requests."""
+    DISCLOSURE_RELEASE_BUILD = "disclosure:release:build"
+    """Build signed release packages of a request from its approved redacted copies."""
+    DISCLOSURE_DISCOVERY_BUILD = "disclosure:discovery:build"
+    """Build court discovery bundles of a case: the recordings one may see (originals or
+    approved copies), their full audit trails and inclusion proofs, signed."""
+    SHARE_MANAGE = "disclosure:share:manage"
+    """Share recordings or approved redacted copies with a named outside recipient (link and
+    code), issue a new code, revoke a share; list shares and their access history."""
+    SHARE_VIEW = "disclosure:share:view"
+    """List external shares and read each one's recipient, items and access history."""
+    FLEET_VIEW = "fleet:inventory:view"
+    """See the camera fleet: cameras, docks, holders, history, device reports, recalls."""
+    FLEET_MANAGE = "fleet:inventory:manage"
+    """Import and edit the inventory (cameras, docks), issue, check out and return cameras."""
+    FLEET_EVENTS_INGEST = "fleet:events:ingest"
+    """Send device events (dock logs, the events API): what dock service accounts hold."""
+    FLEET_RECALL_MANAGE = "fleet:recall:manage"
+    """Create recalls and firmware rollouts and record each camera's outcome."""
+    EVALUATION_COST_VIEW = "evaluation:cost:view"
+    """Read the installation's volumes for the cost model: footage per day, month, category
+    and tier, redaction projects and time spent (aggregates; no footage)."""
     JOBS_VIEW = "system:jobs:view"
     """See every user's background jobs (status, progress, errors); anyone sees their own."""
     USER_VIEW = "auth:user:view"
@@ -93,9 +133,18 @@ ROLE_DESCRIPTIONS: dict[Role, str] = {
 
 P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.OFFICER: frozenset({P.RECORDING_INGEST, P.RECORDING_VIEW_OWN}),
+    Role.OFFICER: frozenset({P.RECORDING_INGEST, P.RECORDING_VIEW_OWN, P.COMPLIANCE_VIEW_OWN}),
     Role.SUPERVISOR: frozenset(
-        {P.RECORDING_INGEST, P.RECORDING_VIEW_OWN, P.RECORDING_VIEW_SQUAD, P.RECORDING_EDIT}
+        {
+            P.RECORDING_INGEST,
+            P.RECORDING_VIEW_OWN,
+            P.RECORDING_VIEW_SQUAD,
+            P.RECORDING_EDIT,
+            P.COMPLIANCE_VIEW_OWN,
+            P.COMPLIANCE_VIEW_SQUAD,
+            P.COMPLIANCE_REVIEW_PERFORM,
+            P.COMPLIANCE_REVIEW_REPORT,
+        }
     ),
     Role.RECORDS_CLERK: frozenset(
         {
@@ -110,6 +159,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RETENTION_VIEW,
             P.RETENTION_APPROVE,
             P.RETENTION_TIER,
+            P.DISCLOSURE_MANAGE,
+            P.DISCLOSURE_VIEW,
+            P.DISCLOSURE_RELEASE_BUILD,
+            P.DISCLOSURE_DISCOVERY_BUILD,
+            P.SHARE_MANAGE,
+            P.SHARE_VIEW,
         }
     ),
     Role.AUDITOR: frozenset(
@@ -124,11 +179,21 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RETENTION_HOLD,
             P.RETENTION_VIEW,
             P.COMPLIANCE_VIEW,
+            P.COMPLIANCE_REVIEW_VIEW,
+            P.COMPLIANCE_REVIEW_REPORT,
+            P.DISCLOSURE_VIEW,
+            P.DISCLOSURE_DISCOVERY_BUILD,
+            P.SHARE_VIEW,
+            P.FLEET_VIEW,
         }
     ),
     Role.EXTERNAL: frozenset(),
-    Role.EQUIPMENT: frozenset(),
-    Role.ANALYST: frozenset({P.COMPLIANCE_VIEW}),
+    Role.EQUIPMENT: frozenset(
+        {P.FLEET_VIEW, P.FLEET_MANAGE, P.FLEET_EVENTS_INGEST, P.FLEET_RECALL_MANAGE}
+    ),
+    Role.ANALYST: frozenset(
+        {P.COMPLIANCE_VIEW, P.COMPLIANCE_REVIEW_REPORT, P.EVALUATION_COST_VIEW}
+    ),
     Role.ADMINISTRATOR: frozenset(
         {
             P.USER_VIEW,
@@ -142,6 +207,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.COMPLIANCE_IMPORT,
             P.COMPLIANCE_MATCH,
             P.COMPLIANCE_VIEW,
+            P.COMPLIANCE_REVIEW_SAMPLE,
+            P.COMPLIANCE_REVIEW_REPORT,
+            P.DISCLOSURE_CLOCK,
+            P.FLEET_VIEW,
+            P.EVALUATION_COST_VIEW,
         }
     ),
 }

@@ -16,6 +16,7 @@ from bodycam.auth.actor import Actor
 from bodycam.auth.models import ApiToken, Squad, User, WebSession
 from bodycam.auth.passwords import check_password, hash_password, password_problem
 from bodycam.auth.permissions import Permission, Role
+from bodycam.disclosure.shares import revoke_shares_of
 from bodycam.ids import utcnow
 
 TOKEN_PREFIX = "bcm_"
@@ -180,6 +181,7 @@ def update_user(
                 )
             ):
                 ws.revoked_at = now
+            revoke_shares_of(session, actor, user.id, now=now)  # their shares end too
     if changes:
         record(session, actor, AuditAction.USER_UPDATE, "user", user.id, changes)
     return user

@@ -24,9 +24,23 @@ from bodycam.auth.actor import PermissionDenied
 from bodycam.config import Settings
 from bodycam.context import Context
 from bodycam.evidence import api as evidence_api
+from bodycam.evidence import upload_api
 from bodycam.evidence.service import EvidenceError, NotFound
+from bodycam.fleet import api as fleet_api
+from bodycam.redaction import api as redaction_api
+from bodycam.retention.service import RetentionError
 from bodycam.storage import BlobStoreError
-from bodycam.web import pages
+from bodycam.web import (
+    compliance_pages,
+    disclosure_pages,
+    fleet_pages,
+    pages,
+    redaction_pages,
+    release_pages,
+    retention_pages,
+    review_pages,
+    share_pages,
+)
 from bodycam.web.deps import LoginRequired, resolve_actor
 
 log = logging.getLogger("bodycam.web")
@@ -88,9 +102,20 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
     )
     app.state.ctx = context
     app.include_router(evidence_api.router)
+    app.include_router(upload_api.router)
     app.include_router(audit_api.router)
     app.include_router(auth_api.router)
+    app.include_router(fleet_api.router)
     app.include_router(pages.router)
+    app.include_router(retention_pages.router)
+    app.include_router(review_pages.router)
+    app.include_router(compliance_pages.router)
+    app.include_router(redaction_api.router)
+    app.include_router(redaction_pages.router)
+    app.include_router(release_pages.router)
+    app.include_router(disclosure_pages.router)
+    app.include_router(fleet_pages.router)
+    app.include_router(share_pages.router)
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )
@@ -126,6 +151,14 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
     async def _bad(request: Request, exc: EvidenceError) -> Response:
         status = 416 if "outside the file" in str(exc) else 422
         return _error(request, status, "Cannot do that", str(exc))
+
+    @app.exception_handler(compliance_pages.BadQuery)
+    async def _bad_query(request: Request, exc: compliance_pages.BadQuery) -> Response:
+        return _error(request, 422, "Cannot show that", str(exc))
+
+    @app.exception_handler(RetentionError)
+    async def _retention(request: Request, exc: RetentionError) -> Response:
+        return _error(request, 422, "Cannot do that", str(exc))
 
     @app.exception_handler(BlobStoreError)
     async def _store(request: Request, exc: BlobStoreError) -> Response:

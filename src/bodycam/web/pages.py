@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -66,6 +67,30 @@ def _login_serializer(request: Request) -> URLSafeTimedSerializer:
 def _check_csrf(request: Request, token: str) -> bool:
     expected = getattr(request.state, "csrf", None) or ""
     return bool(expected) and hmac.compare_digest(expected, token)
+
+
+FORM_EXPIRED = "The form expired; reload the page and try again."
+"""What a form with a missing or stale CSRF token is answered."""
+
+
+def form_action(
+    request: Request,
+    csrf: str,
+    action: Callable[[], object],
+    *,
+    refused: type[Exception],
+    show: Callable[[str], Response],
+    done: str,
+) -> Response:
+    """Check the form's token, act, and go on to ``done`` (303); or ``show`` the sentence
+    saying why not: the expired form, or the ``refused`` error the action raised."""
+    if not _check_csrf(request, csrf):
+        return show(FORM_EXPIRED)
+    try:
+        action()
+    except refused as exc:
+        return show(str(exc))
+    return RedirectResponse(done, status_code=303)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -237,7 +262,7 @@ def recording_edit(
 ) -> Response:
     """Save metadata changes from the detail page."""
     if not _check_csrf(request, csrf):
-        raise EvidenceError("The form expired; reload the page and try again.")
+        raise EvidenceError(FORM_EXPIRED)
     changes = {
         "title": title,
         "notes": notes,
