@@ -1,0 +1,1 @@
+"""The agency's camera policy: one versioned document, enforced, published and scored."""
