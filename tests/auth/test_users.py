@@ -8,6 +8,7 @@ from sqlalchemy import select
 from bodycam.audit.models import AuditRecord
 from bodycam.auth import service
 from bodycam.auth.actor import PermissionDenied
+from bodycam.auth.login import Outcome, password_step
 from bodycam.auth.service import AuthError
 from bodycam.db import transaction
 
@@ -26,11 +27,11 @@ def test_disabling_revokes_sessions_and_tokens_at_once(ctx, dept):
     with transaction(ctx.sessions) as s:
         assert service.user_for_token(s, tok.secret) is None
         assert service.resume_session(s, sid, timedelta(hours=1), timedelta(hours=1)) is None
-        assert service.authenticate_password(s, "o1", "a-long-password-1", "web") is None
+        assert password_step(s, "o1", "a-long-password-1", "web").user is None
         service.update_user(s, admin, "o1", active=True)
     with transaction(ctx.sessions) as s:  # enabling does not bring old credentials back
         assert service.user_for_token(s, tok.secret) is None
-        assert service.authenticate_password(s, "o1", "a-long-password-1", "web") is not None
+        assert password_step(s, "o1", "a-long-password-1", "web").outcome is Outcome.OK
     with ctx.sessions() as s:
         updates = list(
             s.scalars(
@@ -59,11 +60,9 @@ def test_logins_are_audited_success_and_failure(ctx, dept):
     with transaction(ctx.sessions) as s:
         service.set_password(s, dept.actor("admin"), "clerk", "clerk-password-1")
     with transaction(ctx.sessions) as s:
-        assert (
-            service.authenticate_password(s, "clerk", "wrong-password!", "web", "10.1.1.1") is None
-        )
-        assert service.authenticate_password(s, "ghost", "whatever-pass", "web", "10.1.1.2") is None
-        assert service.authenticate_password(s, "clerk", "clerk-password-1", "web") is not None
+        assert password_step(s, "clerk", "wrong-password!", "web", "10.1.1.1").user is None
+        assert password_step(s, "ghost", "whatever-pass", "web", "10.1.1.2").user is None
+        assert password_step(s, "clerk", "clerk-password-1", "web").user is not None
     with ctx.sessions() as s:
         rows = list(
             s.scalars(

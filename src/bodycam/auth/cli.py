@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bodycam.auth import service
+from bodycam.auth import login, mfa, service
 from bodycam.auth.models import Squad
 from bodycam.cli_support import current_actor, err, fail, guarded, open_context, out
 from bodycam.db import transaction
@@ -117,7 +117,7 @@ def _update(name: str, **changes: object) -> None:
 
 @users_app.command("disable")
 def users_disable(name: str) -> None:
-    """Disable a user; their sessions and API tokens are revoked at once."""
+    """Disable a user; their sessions, API tokens and external shares are revoked at once."""
     _update(name, active=False)
 
 
@@ -154,16 +154,117 @@ def users_passwd(name: str) -> None:
         err.print(f"Password of {name} changed.")
 
 
+@users_app.command("unlock")
+def users_unlock(name: str) -> None:
+    """Unlock a user name locked after too many failed sign-ins (administrators; audited)."""
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+
+        def run() -> int:
+            with transaction(ctx.sessions) as s:
+                return login.unlock(s, actor, name)
+
+        failures = guarded(run)
+        err.print(f"Unlocked {name} (it had {failures} failed sign-ins in a row).", markup=False)
+
+
+@users_app.command("mfa-reset")
+def users_mfa_reset(name: str) -> None:
+    """Remove a user's authenticator and recovery codes (a lost phone); their sessions end and
+    they enrol again at their next sign-in (administrators; audited)."""
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+
+        def run() -> int:
+            with transaction(ctx.sessions) as s:
+                return mfa.reset_mfa(s, actor, name)
+
+        ended = guarded(run)
+        err.print(f"Authenticator of {name} reset; {ended} sessions ended.", markup=False)
+
+
 @tokens_app.command("create")
 def tokens_create(
     name: Annotated[str, typer.Argument(help="What the token is for.")],
-    days: Annotated[int, typer.Option(help="Days until it expires (0: never).")] = 90,
+    days: Annotated[int, typer.Option(help="Days until it expires (1 to token_max_days).")] = 90,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scope",
+            help="A permission the token may use (repeat; none: all of the user's). A token "
+            "never exceeds its user's role.",
+        ),
+    ] = None,
 ) -> None:
     """Issue an API token for the acting user; the secret is printed once."""
     with open_context() as ctx:
         actor = current_actor(ctx)
-        with transaction(ctx.sessions) as s:
-            tok = service.issue_token(s, actor, name, days or None)
+
+        def run() -> service.IssuedToken:
+            with transaction(ctx.sessions) as s:
+                return service.issue_token(
+                    s, actor, name, days, scope or None, max_days=ctx.settings.token_max_days
+                )
+
+        tok = guarded(run)
         print(tok.secret)
         exp = tok.expires_at.isoformat() if tok.expires_at else "never"
-        err.print(f"Token {tok.id} for {actor.username}, expires {exp}.")
+        scopes = ", ".join(tok.scopes) if tok.scopes else "all of the user's permissions"
+        err.print(
+            f"Token {tok.id} for {actor.username}, expires {exp}, scopes: {scopes}.", markup=False
+        )
+
+
+@tokens_app.command("list")
+def tokens_list(
+    user: Annotated[
+        str | None, typer.Option(help="Another user's tokens (administrators).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List the acting user's API tokens (or another user's, for administrators)."""
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+        with ctx.sessions() as s:
+            toks = guarded(lambda: service.list_tokens(s, actor, user))
+        rows = [
+            {
+                "id": t.id,
+                "name": t.name,
+                "scopes": t.scopes,
+                "created_at": t.created_at.isoformat(),
+                "expires_at": t.expires_at.isoformat() if t.expires_at else None,
+                "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
+                "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+            }
+            for t in toks
+        ]
+        if as_json:
+            for r in rows:
+                print(json.dumps(r))
+            return
+        table = Table("id", "name", "scopes", "expires", "last used", "state")
+        for r in rows:
+            table.add_row(
+                str(r["id"]),
+                str(r["name"]),
+                ", ".join(r["scopes"] or []) or "all",  # type: ignore[arg-type]
+                str(r["expires_at"] or "never"),
+                str(r["last_used_at"] or ""),
+                "revoked" if r["revoked_at"] else "active",
+            )
+        out.print(table)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: str) -> None:
+    """Revoke an API token: one's own, or anyone's for administrators (audited)."""
+    with open_context() as ctx:
+        actor = current_actor(ctx)
+
+        def run() -> None:
+            with transaction(ctx.sessions) as s:
+                service.revoke_token(s, actor, token_id)
+
+        guarded(run)
+        err.print(f"Token {token_id} revoked.", markup=False)

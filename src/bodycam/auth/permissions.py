@@ -94,11 +94,32 @@ class Permission(StrEnum):
     """Send device events (dock logs, the events API): what dock service accounts hold."""
     FLEET_RECALL_MANAGE = "fleet:recall:manage"
     """Create recalls and firmware rollouts and record each camera's outcome."""
+    FLEET_AXIS_UPLOAD = "fleet:axis:upload"
+    """Be the account of an Axis Body Worn System: keep its user and device registries and
+    upload recordings for the officers it registered (no access to footage)."""
     EVALUATION_COST_VIEW = "evaluation:cost:view"
     """Read the installation's volumes for the cost model: footage per day, month, category
     and tier, redaction projects and time spent (aggregates; no footage)."""
+    EVALUATION_VIEW = "evaluation:report:view"
+    """Read the stored program evaluations: estimates, readings, figures, counts, reports."""
+    EVALUATION_RUN = "evaluation:report:run"
+    """Upload an evaluation configuration with its data files and run the evaluation."""
     JOBS_VIEW = "system:jobs:view"
     """See every user's background jobs (status, progress, errors); anyone sees their own."""
+    SYSTEM_HEALTH_VIEW = "system:health:view"
+    """See system health: audit sealing and verification, the scrub, jobs by state, storage
+    by tier, the database engine and its migration revision."""
+    POLICY_MANAGE = "policy:document:manage"
+    """Apply a new version of the agency's camera policy (validated, audited, kept forever)."""
+    POLICY_STATEMENT = "policy:statement:record"
+    """Record that an officer gave their initial statement about a recording or event (a
+    supervisor for their own squad's officers), and list those statements."""
+    POLICY_COMPLAINANT = "policy:complainant:arrange"
+    """Arrange and end a complainant's supervised, watermarked viewing session of the footage
+    of their complaint (also needs disclosure:share:manage: the session is a share)."""
+    POLICY_SCORECARD = "policy:scorecard:run"
+    """Score the policy in force and the system's measured behaviour against the civil-rights
+    and federal-toolkit criteria (aggregates only; no footage)."""
     USER_VIEW = "auth:user:view"
     """List users and their roles."""
     USER_MANAGE = "auth:user:manage"
@@ -144,6 +165,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.COMPLIANCE_VIEW_SQUAD,
             P.COMPLIANCE_REVIEW_PERFORM,
             P.COMPLIANCE_REVIEW_REPORT,
+            P.POLICY_STATEMENT,
         }
     ),
     Role.RECORDS_CLERK: frozenset(
@@ -165,6 +187,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.DISCLOSURE_DISCOVERY_BUILD,
             P.SHARE_MANAGE,
             P.SHARE_VIEW,
+            P.POLICY_COMPLAINANT,
         }
     ),
     Role.AUDITOR: frozenset(
@@ -185,14 +208,24 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.DISCLOSURE_DISCOVERY_BUILD,
             P.SHARE_VIEW,
             P.FLEET_VIEW,
+            P.POLICY_STATEMENT,
+            P.POLICY_SCORECARD,
+            P.EVALUATION_VIEW,
         }
     ),
     Role.EXTERNAL: frozenset(),
     Role.EQUIPMENT: frozenset(
-        {P.FLEET_VIEW, P.FLEET_MANAGE, P.FLEET_EVENTS_INGEST, P.FLEET_RECALL_MANAGE}
+        {
+            P.FLEET_VIEW,
+            P.FLEET_MANAGE,
+            P.FLEET_EVENTS_INGEST,
+            P.FLEET_RECALL_MANAGE,
+            P.FLEET_AXIS_UPLOAD,
+        }
     ),
     Role.ANALYST: frozenset(
         {P.COMPLIANCE_VIEW, P.COMPLIANCE_REVIEW_REPORT, P.EVALUATION_COST_VIEW}
+        | {P.EVALUATION_VIEW, P.EVALUATION_RUN}
     ),
     Role.ADMINISTRATOR: frozenset(
         {
@@ -201,6 +234,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CATEGORY_MANAGE,
             P.AUDIT_VERIFY,
             P.JOBS_VIEW,
+            P.SYSTEM_HEALTH_VIEW,
             P.RETENTION_SCHEDULE,
             P.RETENTION_VIEW,
             P.RETENTION_TIER,
@@ -212,6 +246,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.DISCLOSURE_CLOCK,
             P.FLEET_VIEW,
             P.EVALUATION_COST_VIEW,
+            P.POLICY_MANAGE,
+            P.POLICY_SCORECARD,
         }
     ),
 }
