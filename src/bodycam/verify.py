@@ -17,7 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bodycam.audit.actions import AuditAction
-from bodycam.audit.service import LogReport, record, verify_log
+from bodycam.audit.service import (
+    LogReport,
+    VerifyStartError,
+    latest_verified,
+    record,
+    verify_log,
+)
 from bodycam.auth.actor import Actor
 from bodycam.auth.permissions import Permission
 from bodycam.context import Context
@@ -144,6 +150,49 @@ def _blob_refs(session: Session) -> Iterator[tuple[str, str, int, str]]:
     for rel_id, files in session.execute(releases):
         for entry in files or []:
             yield f"Release {rel_id} ({entry['name']})", entry["sha256"], int(entry["size"]), "hot"
+
+
+def verify_audit_since(ctx: Context, actor: Actor, since: int | None = None) -> VerifyReport:
+    """Verify only the audit records sealed after a verified checkpoint (cheap, scheduled).
+
+    ``since``: the tree size of a signed checkpoint; None resumes from the last tree head a
+    verification found intact (a full check when there is none). Every later checkpoint
+    must extend that tree (its signature and root are checked) and every record after it
+    is re-hashed; blobs are not re-read (the scrub and ``verify_all`` do that). Audited.
+    """
+    actor.require(Permission.AUDIT_VERIFY, "run verification")
+    if since is None:
+        with ctx.sessions() as s:
+            last = latest_verified(s)
+        since = last.tree_size if last is not None else 0
+    report = VerifyReport()
+    try:
+        report.log = verify_log(
+            ctx.sessions, ctx.signer.public_key, ctx.signer.key_name, since=since
+        )
+    except VerifyStartError as exc:
+        report.problems.append(str(exc))
+        report.log = LogReport(0, 0, 0, [str(exc)], since, since)
+    else:
+        report.problems.extend(report.log.problems)
+        if report.log.pending:
+            report.notes.append(f"{report.log.pending} audit record(s) await sealing.")
+    with transaction(ctx.sessions) as s:
+        record(
+            s,
+            actor,
+            AuditAction.AUDIT_VERIFY,
+            "system",
+            "verify",
+            {
+                "ok": report.ok,
+                "problems": len(report.problems),
+                "audit_records": report.log.records,
+                "since_tree_size": since,
+                "tree_size": report.log.tree_size,
+            },
+        )
+    return report
 
 
 def verify_all(

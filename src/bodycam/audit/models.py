@@ -226,3 +226,21 @@ class AuditTreeState(Base):
     tree_size: Mapped[int] = mapped_column(BigInteger, default=0)
     frontier: Mapped[list[str]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditVerifiedState(Base):
+    """A tree head that a full or incremental verification found intact, with its frontier.
+
+    The next incremental verification (``verify_log(since=...)``) resumes the tree from
+    here and re-hashes only the records after it. Nothing here is trusted on its own: the
+    frontier must fold to the signed checkpoint's root at ``tree_size`` before it is used.
+    """
+
+    __tablename__ = "audit_verified_states"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    frontier: Mapped[list[str]] = mapped_column(JSON, default=list)
+    verified_at: Mapped[datetime] = mapped_column(default=utcnow)
+    records_checked: Mapped[int] = mapped_column(BigInteger, default=0)
+    """How many records that run re-hashed (all of them for a full verification)."""

@@ -28,7 +28,12 @@ from bodycam.audit import fastverify
 from bodycam.audit.actions import AuditAction
 from bodycam.audit.canonical import canonical_bytes
 from bodycam.audit.merkle import TreeBuilder, inclusion_proof, leaf_hash
-from bodycam.audit.models import AuditCheckpoint, AuditRecord, AuditTreeState
+from bodycam.audit.models import (
+    AuditCheckpoint,
+    AuditRecord,
+    AuditTreeState,
+    AuditVerifiedState,
+)
 from bodycam.audit.proofdoc import build_proof_document
 from bodycam.audit.signing import Checkpoint, SignatureError, sign_checkpoint, verify_checkpoint
 from bodycam.auth.actor import Actor, PermissionDenied
@@ -233,12 +238,19 @@ def proof_document(
 
 @dataclass(frozen=True)
 class LogReport:
-    """What verification of the audit log found."""
+    """What verification of the audit log found.
+
+    ``records`` and ``checkpoints`` count what was checked: all of them, or with
+    ``since`` (an incremental verification) those after the tree size ``since``.
+    """
 
     records: int
     checkpoints: int
     pending: int
     problems: list[str]
+    since: int = 0
+    tree_size: int = 0
+    """The size of the last checkpoint checked (0: none)."""
 
 
 _VERIFY_BATCH = 20000
@@ -273,11 +285,14 @@ def _record_id(body: Any) -> str:
     return rid if isinstance(rid, str) else "?"
 
 
-def _iter_sealed(session: Session, upto: int | None = None) -> Iterator[_Leaf]:
-    """Every sealed record (below position ``upto``) in log order, with its leaf hash."""
+def _iter_sealed(session: Session, upto: int | None = None, since: int = 0) -> Iterator[_Leaf]:
+    """Every sealed record (from position ``since``, below ``upto``) in log order, with its
+    leaf hash."""
     stmt = select(AuditRecord.seq, AuditRecord.body, AuditRecord.leaf_hash).where(
         AuditRecord.seq.is_not(None)
     )
+    if since:
+        stmt = stmt.where(AuditRecord.seq >= since)
     if upto is not None:
         stmt = stmt.where(AuditRecord.seq < upto)
     stmt = stmt.order_by(AuditRecord.seq).execution_options(yield_per=_VERIFY_BATCH)
@@ -330,45 +345,177 @@ def _parallel_ok(
     return size
 
 
+class VerifyStartError(ValueError):
+    """An incremental verification cannot start at the tree size asked for."""
+
+
+def latest_verified(session: Session) -> AuditVerifiedState | None:
+    """The largest tree head a verification found intact (None before any)."""
+    return session.scalars(
+        select(AuditVerifiedState).order_by(AuditVerifiedState.tree_size.desc()).limit(1)
+    ).first()
+
+
+def _start_builder(s: Session, since: int, root: bytes) -> TreeBuilder:
+    """The tree of the first ``since`` records, checked against the signed ``root``.
+
+    From the frontier a verification stored at that size; failing that, from the stored
+    leaf hashes below it (read, not re-hashed from the bodies). Either must fold to the
+    signed root, so neither is trusted on its own.
+    """
+    state = s.get(AuditVerifiedState, since)
+    if state is not None:
+        try:
+            builder = TreeBuilder.from_state(since, [bytes.fromhex(h) for h in state.frontier])
+        except ValueError:
+            builder = None
+        if builder is not None and builder.root() == root:
+            return builder
+    builder = TreeBuilder()
+    rows = s.execute(
+        select(AuditRecord.seq, AuditRecord.leaf_hash)
+        .where(AuditRecord.seq < since)
+        .order_by(AuditRecord.seq)
+        .execution_options(yield_per=_VERIFY_BATCH)
+    )
+    for seq, stored in rows:  # streamed: a log of millions is never held in memory
+        if seq != builder.size or stored is None or len(stored) != 32:
+            break  # a missing position or leaf: the size or root below cannot match
+        builder.append(bytes(stored))
+    if builder.size != since or builder.root() != root:
+        raise VerifyStartError(
+            f"The stored audit log below position {since} does not match the signed "
+            f"checkpoint of size {since}; run a full verification."
+        )
+    return builder
+
+
+def _signed_roots(
+    checkpoints: list[AuditCheckpoint],
+    public_key: Ed25519PublicKey,
+    key_name: str,
+    problems: list[str],
+) -> dict[int, bytes]:
+    """The signed root of each checkpoint whose signature holds; appends each problem."""
+    roots: dict[int, bytes] = {}
+    for cp in checkpoints:
+        try:
+            signed = verify_checkpoint(cp.signed_note, public_key, key_name)
+        except SignatureError as exc:
+            problems.append(f"Checkpoint at size {cp.tree_size}: {exc}")
+            continue
+        if signed.tree_size != cp.tree_size or signed.root != bytes(cp.root_hash):
+            problems.append(
+                f"Checkpoint at size {cp.tree_size}: its columns differ from its signed note."
+            )
+        roots[signed.tree_size] = signed.root
+    return roots
+
+
 def verify_log(
     factory: sessionmaker[Session],
     public_key: Ed25519PublicKey,
     key_name: str,
     *,
+    since: int | None = None,
     workers: int | None = None,
     chunk_bits: int = 14,
 ) -> LogReport:
-    """Recompute every sealed leaf and every checkpoint root; list each problem found.
+    """Recompute sealed leaves and checkpoint roots; list each problem found.
 
-    On a large SQLite log the work is spread over ``workers`` processes (default: one per
-    usable core) in chunks of ``2**chunk_bits`` records; everywhere else, and whenever
-    that fast path finds anything wrong, one sequential pass names each problem.
+    ``since`` (the tree size of a signed checkpoint, e.g. the last one verified:
+    :func:`latest_verified`) makes the check incremental: only records at positions
+    ``since`` and later are re-hashed, and every later checkpoint must extend the tree of
+    checkpoint ``since``, which proves it consistent with it. Without it every record is
+    checked; on a large SQLite log over ``workers`` processes (default: one per usable
+    core) in chunks of ``2**chunk_bits`` records; everywhere else, and whenever that fast
+    path finds anything wrong, one sequential pass names each problem. When nothing is
+    wrong the last checkpoint's tree head is stored, for the next incremental check.
     """
     problems: list[str] = []
+    start = since or 0
     with factory() as s:
-        checkpoints = list(s.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size)))
-        roots: dict[int, bytes] = {}
-        for cp in checkpoints:
-            try:
-                signed = verify_checkpoint(cp.signed_note, public_key, key_name)
-            except SignatureError as exc:
-                problems.append(f"Checkpoint at size {cp.tree_size}: {exc}")
-                continue
-            if signed.tree_size != cp.tree_size or signed.root != bytes(cp.root_hash):
-                problems.append(
-                    f"Checkpoint at size {cp.tree_size}: its columns differ from its signed note."
+        if start < 0:
+            raise VerifyStartError("The tree size to verify from must be 0 or more.")
+        first = TreeBuilder()
+        if start:
+            base = s.get(AuditCheckpoint, start)
+            if base is None:
+                raise VerifyStartError(
+                    f"There is no signed checkpoint of tree size {start} to verify from."
                 )
-            roots[signed.tree_size] = signed.root
+            base_roots = _signed_roots([base], public_key, key_name, [])
+            if start not in base_roots:
+                raise VerifyStartError(
+                    f"The checkpoint of tree size {start} does not verify; run a full verification."
+                )
+            first = _start_builder(s, start, base_roots[start])
+        checkpoints = list(
+            s.scalars(
+                select(AuditCheckpoint)
+                .where(AuditCheckpoint.tree_size > start)
+                .order_by(AuditCheckpoint.tree_size)
+            )
+        )
+        roots = _signed_roots(checkpoints, public_key, key_name, problems)
         pending_count = (
             s.scalar(select(func.count()).select_from(AuditRecord).where(AuditRecord.seq.is_(None)))
             or 0
         )
-        if not problems and len(roots) == len(checkpoints):
-            size = _parallel_ok(s, roots, workers, chunk_bits)
-            if size is not None:
-                return LogReport(size, len(checkpoints), pending_count, [])
-        count = _check_sequentially(s, roots, checkpoints, problems)
-    return LogReport(count, len(checkpoints), pending_count, problems)
+        last = checkpoints[-1].tree_size if checkpoints else start
+        root = roots.get(last)
+        fast = None
+        if not start and not problems and len(roots) == len(checkpoints):
+            fast = _parallel_ok(s, roots, workers, chunk_bits)
+        if fast is not None:
+            count, frontier = fast, _sealer_frontier(s, last, root)
+        else:
+            count, builder = _check_sequentially(
+                s, roots, checkpoints, problems, first, last if checkpoints or start else None
+            )
+            frontier = builder.state()[1]
+    if not problems and checkpoints:
+        # In its own transaction: the reads above may hold a snapshot older than a seal.
+        _remember(factory, last, root, frontier, count)
+    return LogReport(count, len(checkpoints), pending_count, problems, start, last)
+
+
+def _sealer_frontier(s: Session, size: int, root: bytes | None) -> list[bytes] | None:
+    """The sealer's frontier when it stands at ``size`` and folds to ``root``."""
+    state = s.get(AuditTreeState, 1)
+    if state is None or state.tree_size != size or root is None:
+        return None
+    try:
+        builder = TreeBuilder.from_state(size, _frontier_in(state))
+    except ValueError:
+        return None
+    return builder.state()[1] if builder.root() == root else None
+
+
+def _remember(
+    factory: sessionmaker[Session],
+    size: int,
+    root: bytes | None,
+    frontier: list[bytes] | None,
+    checked: int,
+) -> None:
+    """Store a verified tree head (once per size), for the next incremental check."""
+    if root is None or frontier is None:
+        return
+    try:
+        with transaction(factory) as s:
+            if s.get(AuditVerifiedState, size) is None:
+                s.add(
+                    AuditVerifiedState(
+                        tree_size=size,
+                        root_hash=root,
+                        frontier=[h.hex() for h in frontier],
+                        verified_at=utcnow(),
+                        records_checked=checked,
+                    )
+                )
+    except IntegrityError:  # a concurrent verification stored the same head
+        pass
 
 
 def _check_sequentially(
@@ -376,14 +523,21 @@ def _check_sequentially(
     roots: dict[int, bytes],
     checkpoints: list[AuditCheckpoint],
     problems: list[str],
-) -> int:
-    """One pass over the sealed records in log order; appends each problem; returns count."""
-    builder = TreeBuilder()
+    builder: TreeBuilder | None = None,
+    upto: int | None = None,
+) -> tuple[int, TreeBuilder]:
+    """One pass over the sealed records in log order from ``builder``'s size (default 0)
+    to ``upto`` (the last checkpoint's size; records sealed past it while this runs are
+    another round's); appends each problem; returns how many records it read and the
+    extended tree. Sealed records beyond the newest checkpoint are found by one query, so
+    a sealer committing during the pass is not mistaken for an insertion."""
+    builder = builder if builder is not None else TreeBuilder()
+    start = builder.size
     # Leaf hashes wait here until the tree reaches a checkpoint's size (or the end).
     waiting: list[bytes] = []
-    expected = 0
-    count = 0
-    for seq, body, lh, stored in _iter_sealed(s):
+    expected = start
+    count = start
+    for seq, body, lh, stored in _iter_sealed(s, upto, since=start):
         if seq != expected:
             if seq > expected:
                 first, last = expected, seq - 1
@@ -415,21 +569,28 @@ def _check_sequentially(
                     "reordered or inserted."
                 )
     builder.extend(waiting)
-    if checkpoints:
-        last = checkpoints[-1].tree_size
+    if checkpoints or start:
+        last = checkpoints[-1].tree_size if checkpoints else start
         if builder.size < last:
             problems.append(
                 f"The signed checkpoint covers {last} records but only {builder.size} "
                 "sealed records remain: records were deleted."
             )
-        elif builder.size > last:
+        # The newest checkpoint and the records past it, in one statement: a seal commits
+        # its records and its checkpoint together, so this never sees half a round.
+        newest = select(func.coalesce(func.max(AuditCheckpoint.tree_size), 0)).scalar_subquery()
+        beyond = (
+            select(func.count()).select_from(AuditRecord).where(AuditRecord.seq >= newest)
+        ).scalar_subquery()
+        size_now, extra = s.execute(select(newest, beyond)).one()
+        if extra:
             problems.append(
-                f"{builder.size - last} sealed records lie beyond the last signed "
-                f"checkpoint (size {last}): records were inserted."
+                f"{extra} sealed records lie beyond the last signed "
+                f"checkpoint (size {size_now}): records were inserted."
             )
     elif builder.size:
         problems.append(f"{builder.size} sealed records exist but no signed checkpoint does.")
-    return count
+    return count - start, builder
 
 
 def public_key_b64(key: Ed25519PublicKey) -> str:

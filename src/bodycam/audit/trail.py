@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,16 +45,23 @@ class Trail:
 
 
 def _entries(session: Session, object_type: str, object_id: str) -> list[TrailEntry]:
-    cps = list(
-        session.execute(
-            select(AuditCheckpoint.tree_size, AuditCheckpoint.root_hash).order_by(
-                AuditCheckpoint.tree_size
-            )
+    # Each sealed entry is shown under the first checkpoint that covers it: the smallest
+    # tree size above its position, found per row by a primary-key range read, so the
+    # cost does not grow with the number of checkpoints (one per sealing round).
+    def covering(column: Any) -> Any:
+        return (
+            select(column)
+            .where(AuditCheckpoint.tree_size > AuditRecord.seq)
+            .order_by(AuditCheckpoint.tree_size)
+            .limit(1)
+            .correlate(AuditRecord)
+            .scalar_subquery()
         )
-    )
-    sizes = [c[0] for c in cps]
-    rows = session.scalars(
-        select(AuditRecord)
+
+    rows = session.execute(
+        select(
+            AuditRecord, covering(AuditCheckpoint.tree_size), covering(AuditCheckpoint.root_hash)
+        )
         .where(
             # Refused attempts on the object are recorded as requests naming it.
             AuditRecord.object_type.in_([object_type, "request"]),
@@ -64,12 +70,9 @@ def _entries(session: Session, object_type: str, object_id: str) -> list[TrailEn
         .order_by(AuditRecord.at, AuditRecord.id)
     )
     entries = []
-    for r in rows:
-        size = root = None
-        if r.seq is not None:
-            i = bisect.bisect_right(sizes, r.seq)  # first checkpoint with size > seq
-            if i < len(cps):
-                size, root = cps[i][0], bytes(cps[i][1]).hex()
+    for r, size, root_hash in rows:
+        root = bytes(root_hash).hex() if root_hash is not None and r.seq is not None else None
+        size = size if r.seq is not None else None
         entries.append(
             TrailEntry(
                 r.id,

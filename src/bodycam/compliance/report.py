@@ -44,14 +44,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, true
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session, sessionmaker
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from bodycam.auth.actor import Actor
 from bodycam.auth.models import Squad, User
 from bodycam.compliance.dashboard import visible_officers
-from bodycam.compliance.models import ComplianceResult, DispatchEvent
+from bodycam.compliance.models import ComplianceResult, DispatchAssignment, DispatchEvent
 from bodycam.evidence.models import UNCATEGORIZED, Category, Recording
 
 GROUPINGS = ("officer", "squad", "precinct", "call-type", "all")
@@ -184,6 +184,52 @@ def _check(by: str, period: str | None, start: datetime | None, end: datetime | 
         raise ValueError(f"The start {start.isoformat()} is not before the end {end.isoformat()}.")
 
 
+# The longest a self-initiated event's buffer may reach before its window (rules.py
+# accepts 0 to 1440 minutes).
+_MAX_BUFFER = timedelta(minutes=24 * 60)
+
+
+def _matched_bounds(
+    s: Session, start: datetime | None, end: datetime | None
+) -> ColumnElement[bool] | None:
+    """Which activated verdicts can name a recording that starts in [start, end).
+
+    The matcher lists a recording on an officer-event when it starts before the window
+    ends (the assignment's clear time, else the event's) and ends after the window starts
+    (a dispatch, arrival or creation time) less at most ``_MAX_BUFFER``. So a verdict whose
+    every clear time is at or before ``start``, or whose every start time is past the
+    latest end of the period's recordings plus the buffer, names none of them; ``tagged``
+    verdicts (recordings tagged with the event number, at any time) are always read.
+    None when no recording starts in the period (no verdict is needed).
+    """
+    if start is None and end is None:
+        return true()
+    in_period = select(func.max(Recording.recorded_end))
+    if start is not None:
+        in_period = in_period.where(Recording.recorded_start >= start)
+    if end is not None:
+        in_period = in_period.where(Recording.recorded_start < end)
+    latest_end = s.scalar(in_period)
+    if latest_end is None:
+        return None
+    windowed: list[ColumnElement[bool]] = []
+    if start is not None:
+        windowed.append(
+            or_(DispatchAssignment.cleared_at > start, DispatchEvent.cleared_at > start)
+        )
+    limit = latest_end + _MAX_BUFFER
+    windowed.append(
+        or_(
+            DispatchEvent.created_at < limit,
+            DispatchEvent.dispatched_at < limit,
+            DispatchEvent.arrived_at < limit,
+            DispatchAssignment.dispatched_at < limit,
+            DispatchAssignment.arrived_at < limit,
+        )
+    )
+    return or_(ComplianceResult.status == "tagged", and_(*windowed))
+
+
 def _collect(
     factory: sessionmaker[Session],
     *,
@@ -261,11 +307,14 @@ def _collect(
             buckets[key, when(created)].results.append((status, coverage))
         matched: dict[str, set[str]] = defaultdict(set)
         in_scope = true() if officers is None else ComplianceResult.officer_id.in_(sorted(officers))
-        if by in ("precinct", "call-type"):
+        bounds = _matched_bounds(s, start, end) if by in ("precinct", "call-type") else None
+        if bounds is not None:
             for ids, precinct, call_type in s.execute(
                 select(ComplianceResult.recordings, DispatchEvent.precinct, DispatchEvent.call_type)
                 .join(DispatchEvent, DispatchEvent.event_id == ComplianceResult.event_id)
+                .join(DispatchAssignment, DispatchAssignment.id == ComplianceResult.assignment_id)
                 .where(ComplianceResult.status.in_(sorted(ACTIVATED)))
+                .where(bounds)
                 .where(in_scope)
             ):
                 name = (

@@ -10,7 +10,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bodycam.db import Base
@@ -141,3 +151,19 @@ class RecordingEdit(Base):
     field: Mapped[str] = mapped_column(String(40))
     old_value: Mapped[Any] = mapped_column(JSON, nullable=True)
     new_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+
+# Substring search (``lower(column) LIKE '%text%'``) on PostgreSQL: GIN trigram indexes of
+# the lowered columns (pg_trgm, migration 0020). SQLite has none and scans.
+for _name, _column in (
+    ("ix_recordings_title_trgm", Recording.__table__.c.title),
+    ("ix_recordings_notes_trgm", Recording.__table__.c.notes),
+    ("ix_recordings_filename_trgm", Recording.__table__.c.original_filename),
+    ("ix_recording_cases_case_number_trgm", RecordingCase.__table__.c.case_number),
+):
+    Index(
+        _name,
+        func.lower(_column).label("lowered"),
+        postgresql_using="gin",
+        postgresql_ops={"lowered": "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql")
