@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -206,3 +208,148 @@ def test_firmware_rollout_is_tracked_to_each_camera(fleet: Fleet):
     assert [c.id for c in recalls.list_campaigns(ctx.sessions, eq, "rollout")] == [view.id]
     with pytest.raises(FleetError, match="No camera"):
         recalls.create_rollout(ctx.sessions, eq, "2.0", model="AX-3", reason="again")
+
+
+# --- the warning recorded at ingest when a camera still outstanding uploads ------------------
+
+
+def _warnings(fleet: Fleet) -> list[tuple[str, str, str]]:
+    from bodycam.fleet.recall_warnings import list_warnings
+
+    return [(w.serial, w.recording_id, w.via) for w in list_warnings(fleet.ctx.sessions, fleet.eq)]
+
+
+def _tus_upload(client, creds, path, badge: str, who: str, camera: str) -> str:
+    """Upload ``path`` through the tus API in two PATCHes; the recording id acknowledged."""
+    import base64
+
+    def b64(v: str) -> str:
+        return base64.b64encode(v.encode()).decode()
+
+    data = path.read_bytes()
+    tus = {"Tus-Resumable": "1.0.0", **creds.token(who)}
+    meta = f"filename {b64(path.name)},officer {b64(badge)},camera {b64(camera)}"
+    made = client.post(
+        "/api/v1/uploads", headers=tus | {"Upload-Length": str(len(data)), "Upload-Metadata": meta}
+    )
+    assert made.status_code == 201, made.text
+    half = len(data) // 2
+    resp = None
+    for offset, piece in ((0, data[:half]), (half, data[half:])):
+        resp = client.patch(
+            made.headers["Location"],
+            content=piece,
+            headers=tus
+            | {"Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"},
+        )
+        assert resp.status_code == 204, resp.text
+    assert resp is not None
+    return resp.headers["Bodycam-Recording-Id"]
+
+
+def test_a_recalled_camera_uploading_again_is_warned_on_every_path(
+    fleet: Fleet, clips, client, creds, vault
+):
+    from typer.testing import CliRunner
+
+    from bodycam.cli import app as cli_app
+    from bodycam.config import get_settings
+    from bodycam.evidence import service as ev
+
+    ctx, eq = fleet.ctx, fleet.eq
+    o1 = fleet.dept.actor("o1")
+    before = ev.ingest_file(vault, o1, clips(301), officer_badge="1001", camera_serial="CAM-1")
+    view = recalls.create_recall(ctx.sessions, eq, battery_lot="LOT-A", reason="swelling")
+    assert _warnings(fleet) == []  # uploaded before the recall: no warning
+    again = ev.ingest_file(vault, o1, clips(301), officer_badge="1001", camera_serial="CAM-1")
+    assert again.duplicate and _warnings(fleet) == []  # the same bytes again: not a new upload
+
+    # Ingest (the CLI's path), a tus upload (the dock agent's path): one warning each.
+    env = {
+        "BODYCAM_HOME": str(ctx.settings.resolved_home),
+        "BODYCAM_DATABASE_URL": ctx.settings.resolved_database_url,
+        "BODYCAM_STORAGE_URL": ctx.settings.resolved_storage_url,
+    }
+
+    def bodycam(*args: str, user: str) -> Any:
+        get_settings.cache_clear()  # the CLI reads the settings from this environment
+        try:
+            return CliRunner().invoke(cli_app, list(args), env=env | {"BODYCAM_USER": user})
+        finally:
+            get_settings.cache_clear()
+
+    args = ["ingest", str(clips(302)), "--officer", "1001", "--camera", "CAM-1", "--json"]
+    result = bodycam(*args, user="o1")
+    assert result.exit_code == 0, result.output
+    by_cli = json.loads(result.stdout.splitlines()[-1])["id"]
+    by_tus = _tus_upload(client, creds, clips(303), "1001", "o1", "CAM-2")
+    not_recalled = ev.ingest_file(
+        vault, o1, clips(304), officer_badge="1001", camera_serial="CAM-3"
+    )
+    assert not not_recalled.duplicate
+    assert _warnings(fleet) == [("CAM-1", by_cli, "cli"), ("CAM-2", by_tus, "api")]
+    audits = [a for a in _audit(fleet, "fleet:recall:upload_warning") if a.object_id == view.id]
+    assert sorted((a.details["serial"], a.details["recording"], a.actor) for a in audits) == [
+        ("CAM-1", by_cli, "o1"),
+        ("CAM-2", by_tus, "o1"),
+    ]
+    assert before.id not in {a.details["recording"] for a in audits}
+
+    # Shown with the recall (service, CLI) and on the camera's and the recall's pages.
+    shown = recalls.show_campaign(ctx.sessions, eq, view.id)
+    assert [(w.serial, w.recording_id) for w in shown.warnings] == [
+        ("CAM-1", by_cli),
+        ("CAM-2", by_tus),
+    ]
+    assert shown.as_dict()["upload_warnings"][0]["via"] == "cli"
+    cli = bodycam("fleet", "recall", "show", view.id, user="equipment")
+    assert cli.exit_code == 0, cli.output
+    assert "2 recording(s) uploaded by cameras still outstanding" in cli.output
+    assert "CAM-2" in cli.output
+    as_json = json.loads(
+        bodycam("fleet", "recall", "show", view.id, "--json", user="auditor").stdout
+    )
+    assert [w["recording"] for w in as_json["upload_warnings"]] == [by_cli, by_tus]
+    page = client.get(f"/fleet/recalls/{view.id}", headers=creds.cookie("equipment"))
+    assert "Warnings: uploads by cameras still outstanding (2)" in page.text
+    assert by_cli in page.text and by_tus in page.text
+    cam = client.get("/fleet/cameras/CAM-2", headers=creds.cookie("equipment"))
+    assert "Recall warnings (1)" in cam.text and by_tus in cam.text
+    quiet = client.get("/fleet/cameras/CAM-3", headers=creds.cookie("equipment"))
+    assert "Recall warnings" not in quiet.text
+
+    # Resolved cameras are no longer warned about.
+    recalls.resolve_recall(ctx.sessions, eq, view.id, "CAM-1", "cleared")
+    ev.ingest_file(vault, o1, clips(305), officer_badge="1001", camera_serial="CAM-1")
+    assert len(_warnings(fleet)) == 2
+
+
+def test_the_ingest_never_fails_because_of_the_recall_check(fleet: Fleet, clips, vault):
+    from sqlalchemy import func, text
+
+    from bodycam.evidence import service as ev
+
+    ctx, eq = fleet.ctx, fleet.eq
+    recalls.create_recall(ctx.sessions, eq, battery_lot="LOT-A", reason="swelling")
+    o1 = fleet.dept.actor("o1")
+    # Take the warnings table away: the check fails for real, the ingest must not.
+    with ctx.engine.begin() as c:
+        c.execute(text("ALTER TABLE fleet_recall_warnings RENAME TO fleet_recall_warnings_off"))
+    try:
+        done = ev.ingest_file(vault, o1, clips(306), officer_badge="1001", camera_serial="CAM-1")
+    finally:
+        with ctx.engine.begin() as c:
+            c.execute(text("ALTER TABLE fleet_recall_warnings_off RENAME TO fleet_recall_warnings"))
+    with ctx.sessions() as s:
+        assert s.get(Recording, done.id) is not None
+        assert s.scalar(select(func.count()).select_from(Recording)) == 1
+    assert _warnings(fleet) == []
+    assert _audit(fleet, "fleet:recall:upload_warning") == []
+    # An unknown serial is no reason to fail either.
+    ev.ingest_file(vault, o1, clips(307), officer_badge="1001", camera_serial="NOT-IN-FLEET")
+    assert _warnings(fleet) == []
+
+
+def _audit(fleet: Fleet, action: str) -> list[AuditRecord]:
+    with fleet.ctx.sessions() as s:
+        return list(s.scalars(select(AuditRecord).where(AuditRecord.action == action)))

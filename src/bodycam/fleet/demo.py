@@ -120,7 +120,7 @@ def build_fleet(
         officers = _officers(s)
     if not officers:
         return None
-    rnd = random.Random(seed)  # noqa: S311 - reproducible demo data, not a secret
+    rnd = random.Random(seed)  # noqa: S311 - reproducible demo data, not a secret  # nosec B311
     folder.mkdir(parents=True, exist_ok=True)
     precincts = sorted({p for _, _, p in officers})
     docks = {p: f"{p[0].upper()}-01" for p in precincts}

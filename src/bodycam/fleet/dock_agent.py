@@ -373,7 +373,7 @@ class DockAgent:
     def _sleep(self, failures: int) -> None:
         o = self.options
         delay = min(o.max_backoff_s, o.backoff_s * 2 ** max(0, failures - 1))
-        self.stop.wait(delay * random.uniform(0.5, 1.0))  # noqa: S311 (jitter, not security)
+        self.stop.wait(delay * random.uniform(0.5, 1.0))  # noqa: S311 (jitter)  # nosec B311
 
     def _fresh_state(self, path: Path) -> _State:
         st = path.stat()

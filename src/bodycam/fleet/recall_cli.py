@@ -61,6 +61,17 @@ def _show(view: CampaignView, as_json: bool, title: str) -> None:
             "table",
             ["serial", "source", "at", "sha256", "recording"],
         )
+    if view.warnings:
+        err.print(
+            f"warning: {len(view.warnings)} recording(s) uploaded by cameras still outstanding "
+            "under this recall (recorded at ingest):",
+            markup=False,
+        )
+        emit(
+            [w.as_dict() for w in view.warnings],
+            "table",
+            ["serial", "at", "via", "uploaded_by", "recording"],
+        )
 
 
 @recall_app.command("create")
@@ -125,7 +136,8 @@ def recall_show_command(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Progress: counts and shares, outstanding cameras with holders, uploads after it."""
+    """Progress: counts and shares, outstanding cameras with holders, uploads after it,
+    and the warnings recorded when a camera still outstanding uploaded."""
     from bodycam.fleet.recalls import show_campaign
 
     with open_context() as ctx:

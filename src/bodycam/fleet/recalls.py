@@ -47,6 +47,7 @@ from bodycam.fleet.models import (
     ItemStatus,
 )
 from bodycam.fleet.recall_uploads import UploadFlag, uploads_after
+from bodycam.fleet.recall_warnings import WarningView, warnings_of
 from bodycam.ids import new_id, utcnow
 
 __all__ = [
@@ -116,6 +117,8 @@ class CampaignView:
     counts: dict[str, int]
     items: list[CampaignItemView] = field(default_factory=list)
     uploads: list[UploadFlag] = field(default_factory=list)
+    warnings: list[WarningView] = field(default_factory=list)
+    """Warnings recorded at ingest: a camera still outstanding uploaded a recording."""
 
     @property
     def total(self) -> int:
@@ -157,6 +160,7 @@ class CampaignView:
             "shares": {k: self.share(k) for k in self.counts},
             "cameras": [i.as_dict() for i in self.items],
             "uploads_after_recall": [u.as_dict() for u in self.uploads],
+            "upload_warnings": [w.as_dict() for w in self.warnings],
         }
 
 
@@ -372,6 +376,7 @@ def show_campaign(
         view = _view(s, camp, only_open=not everything)
         if camp.kind == CampaignKind.RECALL.value:
             view.uploads = uploads_after(s, [camp])
+            view.warnings = warnings_of(s, recall_id=camp.id)
         return view
 
 

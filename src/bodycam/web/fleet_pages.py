@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from bodycam.auth.actor import Actor
 from bodycam.context import Context
 from bodycam.evidence.access import has_any_view
-from bodycam.fleet import browse, inventory, recalls, reports
+from bodycam.fleet import browse, inventory, recall_warnings, recalls, reports
 from bodycam.fleet.common import FleetError
 from bodycam.fleet.models import CampaignKind, ItemStatus
 from bodycam.web.deps import CtxDep, PageActor
@@ -133,6 +133,7 @@ def camera_page(request: Request, serial: str, ctx: CtxDep, actor: PageActor) ->
     try:
         detail = inventory.camera_detail(ctx.sessions, actor, serial, events=50)
         activity = browse.camera_activity(ctx.sessions, actor, serial)
+        warnings = recall_warnings.list_warnings(ctx.sessions, actor, serial=serial)
     except FleetError as exc:
         raise LookupError(str(exc)) from None
     docks = {d.id: d for d in inventory.list_docks(ctx.sessions, actor)}
@@ -146,6 +147,7 @@ def camera_page(request: Request, serial: str, ctx: CtxDep, actor: PageActor) ->
         history=[_at(h) for h in reversed(detail.history)],
         events=[_at(e) for e in reversed(detail.events)],
         activity=activity,
+        warnings=warnings,
         footage=has_any_view(actor),
     )
 
