@@ -1,6 +1,6 @@
 """External shares: link and code, the recipient's session, audited views, streams and
-downloads, the watermark in real decoded pixels, lockout, revocation, expiry, refusals.
-Both engines."""
+downloads, the watermark in real decoded pixels (made by the ``share.watermark`` job, run
+here through the job runner), lockout, revocation, expiry, refusals. Both engines."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bodycam.audit.models import AuditRecord
 from bodycam.auth.actor import PermissionDenied
@@ -22,6 +22,7 @@ from bodycam.disclosure import share_access, shares
 from bodycam.disclosure.share_models import Share, ShareItem, ShareSession, ShareState
 from bodycam.disclosure.shares import (
     MAX_WRONG_CODES,
+    NotReady,
     SessionRequired,
     ShareError,
     ShareNotFound,
@@ -32,6 +33,7 @@ from bodycam.disclosure.shares import (
 from bodycam.disclosure.watermark import BAND_FRACTION, MIN_BAND
 from bodycam.evidence import service as ev
 from bodycam.ids import utcnow
+from bodycam.jobs.models import Job
 from bodycam.redaction.models import CopyStatus, RedactedCopy, RedactionProject
 from bodycam.redaction.plan import RedactionPlan
 
@@ -44,9 +46,23 @@ RECIPIENT = {
 
 
 @pytest.fixture
-def sharing(vault, tmp_path) -> Sharing:
-    """Shares on the test vault; nothing rendered ahead in the background."""
-    return Sharing(vault, tmp_path / "shares", prepare_ahead=False)
+def sharing(ctx) -> Sharing:
+    """Shares of the test deployment (its folder is where the watermark jobs write)."""
+    return Sharing.from_context(ctx)
+
+
+def run_watermarks(ctx) -> list[Job]:
+    """Run every queued ``share.watermark`` job now, as a runner would; their end states."""
+    import bodycam.disclosure.jobs  # noqa: F401  (registers the handlers)
+    from bodycam.jobs.runner import run_job
+
+    with ctx.sessions() as s:
+        ids = s.scalars(
+            select(Job.id)
+            .where(Job.kind == "share.watermark", Job.status == "queued")
+            .order_by(Job.created_at, Job.id)
+        ).all()
+    return [run_job(ctx, job_id) for job_id in ids]
 
 
 @pytest.fixture
@@ -192,7 +208,12 @@ def test_the_code_opens_a_session_and_every_view_and_stream_is_audited(ctx, dept
 
     page = share_access.recipient_view(sharing, token, secret, ip="203.0.113.9")
     assert [i.position for i in page.items] == [1] and page.preparing  # nothing rendered yet
-    assert not page.allow_download
+    assert page.items[0].percent == 0 and not page.allow_download
+    with pytest.raises(NotReady, match="Item 1 is being prepared"):  # never in the request
+        share_access.open_item(sharing, token, secret, 1, "bytes=0-99", ip="203.0.113.9")
+    assert audits(ctx, "disclosure:recipient:stream") == []
+    (job,) = run_watermarks(ctx)
+    assert job.status == "done" and job.result["position"] == 1 and job.done == job.total > 0
 
     stream = share_access.open_item(sharing, token, secret, 1, "bytes=0-99", ip="203.0.113.9")
     assert stream.range is not None and stream.length == 100
@@ -231,6 +252,7 @@ def test_the_code_opens_a_session_and_every_view_and_stream_is_audited(ctx, dept
 def test_the_watermark_is_in_the_pixels_and_the_rest_matches(ctx, dept, sharing, rec, clips):
     issued = shares.create_share(sharing, dept.actor("clerk"), recordings=[rec], **RECIPIENT)
     secret = opened(sharing, issued)
+    run_watermarks(ctx)
     out = sharing.folder.parent / "served.mp4"
     out.write_bytes(b"".join(share_access.open_item(sharing, issued.token, secret, 1).chunks()))
     source, marked = frames(clips(61)), frames(out)
@@ -292,6 +314,7 @@ def test_downloads_only_when_allowed(ctx, dept, sharing, rec):
 
     both = shares.create_share(sharing, clerk, recordings=[rec], allow_download=True, **RECIPIENT)
     secret = opened(sharing, both)
+    run_watermarks(ctx)
     got = share_access.open_item(sharing, both.token, secret, 1, download=True)
     data = b"".join(got.chunks())
     assert got.range is None and len(data) == got.size
@@ -306,6 +329,7 @@ def test_downloads_only_when_allowed(ctx, dept, sharing, rec):
 def test_a_revoked_link_is_refused_and_the_attempt_audited(ctx, dept, sharing, rec):
     issued = shares.create_share(sharing, dept.actor("clerk"), recordings=[rec], **RECIPIENT)
     secret = opened(sharing, issued)
+    run_watermarks(ctx)
     b"".join(share_access.open_item(sharing, issued.token, secret, 1).chunks())
     cached = sharing.folder / issued.view.id
     assert any(cached.glob("*.mp4"))
@@ -452,6 +476,7 @@ def test_share_commands_end_to_end(home, ctx, clips):
     sharing = Sharing(ev.Vault(ctx.sessions, ctx.store), ctx.settings.resolved_home / "shares")
     token = link.rsplit("/", 1)[1]
     secret = share_access.exchange_code(sharing, token, code).secret
+    assert [j.status for j in run_watermarks(ctx)] == ["done"]  # queued by the command
     b"".join(share_access.open_item(sharing, token, secret, 1, "bytes=0-9").chunks())
 
     listed = [
@@ -473,27 +498,83 @@ def test_share_commands_end_to_end(home, ctx, clips):
     assert "already revoked" in again.stderr and "Traceback" not in again.stderr
 
 
-def test_opening_the_page_prepares_the_copies_in_the_background(ctx, dept, sharing, rec):
-    import dataclasses
+def test_each_item_is_watermarked_by_a_job_queued_with_the_share(ctx, dept, sharing, rec):
     import time
 
     from bodycam.disclosure import watermark_cache
+    from bodycam.jobs.runner import InProcessRunner
 
-    ahead = dataclasses.replace(sharing, prepare_ahead=True)
-    issued = shares.create_share(ahead, dept.actor("clerk"), recordings=[rec], **RECIPIENT)
-    secret = opened(ahead, issued)
-    first = share_access.recipient_view(ahead, issued.token, secret)
-    assert first.preparing
+    issued = shares.create_share(sharing, dept.actor("clerk"), recordings=[rec], **RECIPIENT)
+    with ctx.sessions() as s:
+        (job,) = s.scalars(select(Job).where(Job.kind == "share.watermark")).all()
+    assert job.key == f"share.watermark:{issued.view.id}:1" and job.status == "queued"
+    assert job.params == {"share_id": issued.view.id, "position": 1}
+    assert job.created_by == dept.users["clerk"].id
+    secret = opened(sharing, issued)
+    assert share_access.recipient_view(sharing, issued.token, secret).preparing
+    # The in-process runner of `bodycam serve` takes it (the web process renders nothing).
+    runner = InProcessRunner(ctx, poll_s=0.05)
+    runner.start()
     sha = issued.view.items[0].sha256
-    deadline = time.monotonic() + 60
-    while watermark_cache.ready(ahead.folder, issued.view.id, 1, sha) is None:
-        assert time.monotonic() < deadline, "the background render did not finish"
-        time.sleep(0.1)
-    assert watermark_cache.progress_of(ahead.folder, issued.view.id, 1) is None
-    later = share_access.recipient_view(ahead, issued.token, secret)
-    assert not later.preparing
-    # Served from what was prepared; the audit record names the same watermarked file.
-    stream = share_access.open_item(ahead, issued.token, secret, 1, "bytes=0-0")
-    assert b"".join(stream.chunks()) and stream.sha256 == (
-        watermark_cache.ready(ahead.folder, issued.view.id, 1, sha).sha256
-    )
+    try:
+        deadline = time.monotonic() + 60
+        while watermark_cache.ready(sharing.folder, issued.view.id, 1, sha) is None:
+            assert time.monotonic() < deadline, "the watermark job did not finish"
+            time.sleep(0.05)
+    finally:
+        runner.stop()
+    later = share_access.recipient_view(sharing, issued.token, secret)
+    assert not later.preparing and later.items[0].ready
+    stream = share_access.open_item(sharing, issued.token, secret, 1, "bytes=0-0")
+    made = watermark_cache.ready(sharing.folder, issued.view.id, 1, sha)
+    assert b"".join(stream.chunks()) and stream.sha256 == made.sha256
+    with ctx.sessions() as s:
+        assert s.scalars(select(ShareItem.watermark_sha256)).all() == [made.sha256]
+
+    # A copy swept away (or made on another host) is queued again by the next view.
+    watermark_cache.discard(sharing.folder, issued.view.id)
+    again = share_access.recipient_view(sharing, issued.token, secret)
+    assert again.preparing and again.items[0].percent == 0
+    share_access.recipient_view(sharing, issued.token, secret)  # one job at a time per item
+    (second,) = run_watermarks(ctx)
+    assert second.key.startswith(f"share.watermark:{issued.view.id}:1:")
+    assert second.result["sha256"] == made.sha256  # the same watermark, byte for byte
+    progress = share_access.recipient_progress(sharing, issued.token, secret)
+    assert [(p.ready, p.percent, p.problem) for p in progress] == [(True, None, None)]
+
+
+def test_a_copy_that_cannot_be_watermarked_says_so(ctx, dept, sharing, rec, tmp_path):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video at all" * 100)
+    copy = _copy(ctx, dept, rec, broken, CopyStatus.APPROVED)
+    issued = shares.create_share(sharing, dept.actor("clerk"), copies=[copy], **RECIPIENT)
+    secret = opened(sharing, issued)
+    (job,) = run_watermarks(ctx)
+    assert job.status == "quarantined" and "Item 1 cannot be prepared" in job.error
+    page = share_access.recipient_view(sharing, issued.token, secret)
+    assert not page.preparing and not page.items[0].ready
+    assert page.items[0].problem and "cannot be prepared" in page.items[0].problem
+    with pytest.raises(ShareError, match="cannot be prepared"):
+        share_access.open_item(sharing, issued.token, secret, 1)
+    assert run_watermarks(ctx) == []  # not queued again by the view: a person must look
+
+
+def test_a_share_revoked_before_its_job_ran_gets_nothing_rendered(ctx, dept, sharing, rec):
+    issued = shares.create_share(sharing, dept.actor("clerk"), recordings=[rec], **RECIPIENT)
+    shares.revoke_share(sharing, dept.actor("clerk"), issued.view.id, "sent to the wrong DA")
+    (job,) = run_watermarks(ctx)
+    assert job.status == "done" and job.result["skipped"] == "revoked"
+    assert not (sharing.folder / issued.view.id).exists()
+
+
+def test_a_complainant_is_never_shared_with_directly(ctx, dept, sharing, rec):
+    """Only a supervised session (bodycam.policy.complainant) shares with a complainant."""
+    clerk = dept.actor("clerk")
+    who = RECIPIENT | {"recipient_role": "complainant"}
+    with pytest.raises(ShareError, match="supervised viewing session"):
+        shares.create_share(sharing, clerk, recordings=[rec], **who)
+    with pytest.raises(ShareError, match="with the complainant only"):
+        shares.create_share(sharing, clerk, recordings=[rec], complainant_session=True, **RECIPIENT)
+    assert "complainant" not in shares.DIRECT_ROLES
+    with ctx.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Share)) == 0

@@ -1,6 +1,8 @@
 """External share pages: the clerk makes a share in the browser, the recipient opens it with
-the code, plays the watermarked video (ranged), is refused a download it was not given;
-lockout, revocation and expiry answer 403 with a plain page, every attempt audited."""
+the code, waits while the ``share.watermark`` job makes the watermarked copy (the page
+says how far it is; a play before answers 503), plays it (ranged), is refused a download
+it was not given; lockout, revocation and expiry answer 403 with a plain page, every
+attempt audited."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from bodycam.disclosure.share_models import Share
 from bodycam.evidence.service import Vault
 from bodycam.ids import utcnow
 from bodycam.web.share_pages import SHARE_COOKIE
+from tests.disclosure.test_shares import run_watermarks
 from tests.web.conftest import count_audit
 from tests.web.test_pages import text_of, use_session
 
@@ -75,9 +78,26 @@ def test_a_share_made_in_the_browser_is_opened_with_its_code(client, ctx, creds,
     page = client.get(path)
     assert page.status_code == 200, page.text
     assert "Footage shared with Dana Defender" in page.text and "Case</dt><dd>26-7" in page.text
-    assert f'src="{path}/items/1/video"' in page.text
+    assert (
+        'Preparing, <span class="pct">0</span>%' in page.text
+        and "/static/share-progress.js" in page.text
+    )
+    assert f'data-src="{path}/items/1/video"' in page.text and f' src="{path}' not in page.text
     assert "/download" not in page.text and "view only" in page.text
     assert count_audit(ctx, "disclosure:recipient:view", actor="Dana Defender") == 1
+    early = client.get(f"{path}/items/1/video", headers={"Range": "bytes=0-99"})
+    assert early.status_code == 503 and early.headers["retry-after"] == "3"
+    assert "Item 1 is being prepared (0% done)" in text_of(early.text)
+    progress = client.get(f"{path}/progress")
+    assert progress.status_code == 200 and progress.headers["cache-control"] == "private, no-store"
+    assert progress.json() == {
+        "items": [{"position": 1, "ready": False, "percent": 0, "problem": None}]
+    }
+    assert [j.status for j in run_watermarks(ctx)] == ["done"]  # queued when it was made
+    assert client.get(f"{path}/progress").json()["items"][0]["ready"] is True
+    page = client.get(path)
+    assert f'src="{path}/items/1/video"' in page.text and "share-progress.js" not in page.text
+    assert count_audit(ctx, "disclosure:recipient:view", actor="Dana Defender") == 2
 
     video = client.get(f"{path}/items/1/video", headers={"Range": "bytes=0-99"})
     assert video.status_code == 206, video.text
@@ -108,6 +128,7 @@ def test_a_share_made_in_the_browser_is_opened_with_its_code(client, ctx, creds,
 def test_downloads_when_allowed_are_watermarked_files(client, ctx, creds, rec):
     path, code = _link_and_code(_make(client, creds, rec.id, download="1").text)
     _open(client, path, code)
+    run_watermarks(ctx)
     page = client.get(path)
     assert f'href="{path}/items/1/download"' in page.text
     got = client.get(f"{path}/items/1/download")
@@ -119,6 +140,7 @@ def test_downloads_when_allowed_are_watermarked_files(client, ctx, creds, rec):
 def test_the_clerk_revokes_and_the_link_answers_403(client, ctx, creds, rec):
     path, code = _link_and_code(_make(client, creds, rec.id).text)
     _open(client, path, code)
+    run_watermarks(ctx)
     assert client.get(f"{path}/items/1/video").status_code == 200
     recipient_jar = dict(client.cookies)
     with ctx.sessions() as s:
@@ -145,7 +167,8 @@ def test_the_clerk_revokes_and_the_link_answers_403(client, ctx, creds, rec):
     assert "Sign out" not in gone.text
     client.cookies.update(recipient_jar)
     assert client.get(f"{path}/items/1/video").status_code == 403
-    assert count_audit(ctx, "disclosure:recipient:refused", object_id=share_id) == 2
+    assert client.get(f"{path}/progress").status_code == 403
+    assert count_audit(ctx, "disclosure:recipient:refused", object_id=share_id) == 3
 
 
 def test_an_expired_link_answers_403_and_is_audited(client, ctx, dept, rec):

@@ -29,7 +29,7 @@ import os
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,7 @@ BUILDABLE = frozenset(
 )
 VERIFIER = Path(verify_release.__file__)
 C2PA_ANCHOR = "c2pa-trust-anchor.pem"
+Progress = Callable[[int, int], None]
 
 
 # --- manifests shared by releases and discovery bundles ------------------------------------
@@ -478,12 +479,24 @@ def build_release(
     *,
     copy_ids: Sequence[str] = (),
     now: dt.datetime | None = None,
+    release_id: str | None = None,
+    progress: Progress | None = None,
 ) -> DisclosureRelease:
-    """Build, sign, store and audit a release package of a request (see the module doc)."""
+    """Build, sign, store and audit a release package of a request (see the module doc).
+
+    With ``release_id`` (a job's), a release already stored under that id is returned as
+    it is, so a build run twice makes one release. ``progress`` gets (files done, files).
+    """
     factory = ctx.sessions
     require(factory, actor, Permission.DISCLOSURE_RELEASE_BUILD, "build release packages", number)
     now = now or utcnow()
     wanted = clean_list(copy_ids, "Redacted copy id")
+    if release_id is not None:
+        with factory() as s:
+            done = s.get(DisclosureRelease, release_id)
+            if done is not None:
+                s.expunge(done)
+                return done
     with factory() as s:
         req = load(s, number)
         status = RequestStatus(req.status)
@@ -496,7 +509,10 @@ def build_release(
         number, request_id = req.number, req.id
         s.expunge_all()
     creds = c2pa_credentials(ctx)
-    release_id = new_id()
+    release_id = release_id or new_id()
+    steps = len(chosen) + 1  # each file, then signing and storing
+    if progress is not None:
+        progress(0, steps)
     settings = ctx.settings
     local_day = now.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
     entries: list[dict[str, Any]] = []
@@ -551,6 +567,8 @@ def build_release(
                     c2pa_manifest=label,
                 )
             )
+            if progress is not None:
+                progress(i, steps)
         support = {
             "verify_release.py": VERIFIER.read_bytes(),
             C2PA_ANCHOR: creds.anchor,
@@ -645,6 +663,8 @@ def build_release(
             )
         s.flush()
         s.expunge(release)
+    if progress is not None:
+        progress(steps, steps)
     return release
 
 

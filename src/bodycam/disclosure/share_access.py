@@ -4,11 +4,15 @@ The recipient has no account. :func:`check_link` answers the code form;
 :func:`exchange_code` trades the right code for a short-lived share session (its cookie's
 secret is returned once, its hash stored); :func:`recipient_view` and :func:`open_item`
 need that session. What is streamed or downloaded is never the vault's bytes but the
-item's watermarked derivative (:mod:`bodycam.disclosure.watermark_cache`), made on first
-need. Every opening, wrong code, view, stream request and download is audited in the
-transaction that does it; every refused use of a link (unknown, revoked, expired, locked,
-download not allowed) in a transaction of its own, before the refusal is raised. The
-audit actor is the recipient as the share names them (role ``external``, via ``share``).
+item's watermarked derivative (:mod:`bodycam.disclosure.watermark_cache`), made by a
+``share.watermark`` job (:func:`prepare_item`), never in the web request: until it is
+ready the page shows how far the job is, and a play or download is answered
+:class:`~bodycam.disclosure.shares.NotReady`. A missing derivative (never queued, swept,
+lost) gets a job queued by the next view. Every opening, wrong code, view, stream request
+and download is audited in the transaction that does it; every refused use of a link
+(unknown, revoked, expired, locked, download not allowed) in a transaction of its own,
+before the refusal is raised. The audit actor is the recipient as the share names them
+(role ``external``, via ``share``).
 """
 
 from __future__ import annotations
@@ -32,10 +36,12 @@ from bodycam.db import transaction
 from bodycam.disclosure import watermark_cache as cache
 from bodycam.disclosure.share_models import Share, ShareItem, ShareSession, ShareState
 from bodycam.disclosure.shares import (
+    LIVE,
     MAX_WRONG_CODES,
     SESSION_IDLE,
     SESSION_MAX,
     BadRange,
+    NotReady,
     SessionRequired,
     ShareError,
     ShareNotFound,
@@ -44,13 +50,16 @@ from bodycam.disclosure.shares import (
     WrongCode,
     add_access,
     normal_code,
+    queue_watermark,
     recipient_details,
     share_state,
     token_hash,
+    watermark_jobs,
 )
 from bodycam.evidence.models import Recording
 from bodycam.evidence.service import ByteRange, EvidenceError, parse_range
 from bodycam.ids import utcnow
+from bodycam.jobs.models import JobStatus
 from bodycam.redaction.engine import RedactionError
 
 
@@ -263,9 +272,11 @@ class RecipientItem:
     kind: str
     duration_s: float
     ready: bool
-    """Its watermarked copy is made (on this host): it plays at once."""
+    """Its watermarked copy is made: it plays at once."""
     percent: int | None
-    """How far its watermarked copy is, while it is being made."""
+    """How far its watermarked copy is (0 to 99), while it is being made."""
+    problem: str | None = None
+    """Why its watermarked copy cannot be made (the job failed); the sender can retry it."""
 
 
 @dataclass(frozen=True)
@@ -284,8 +295,8 @@ class RecipientView:
 
     @property
     def preparing(self) -> bool:
-        """Whether some item's watermarked copy is not made yet."""
-        return any(not i.ready for i in self.items)
+        """Whether some item's watermarked copy is still being made."""
+        return any(not i.ready and i.problem is None for i in self.items)
 
 
 def _lines(sharing: Sharing, share: Share) -> tuple[str, ...]:
@@ -304,6 +315,41 @@ def _order(sharing: Sharing, share: Share, item: ShareItem) -> cache.RenderOrder
     )
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """Where an item's watermarked copy stands."""
+
+    ready: cache.Derivative | None
+    percent: int | None
+    problem: str | None
+
+
+def _preparation(
+    s: Session, sharing: Sharing, share: Share, items: list[ShareItem]
+) -> dict[int, _Prepared]:
+    """Where each item's watermarked copy stands; a ``share.watermark`` job is queued (in
+    ``s``'s transaction) for each one that is missing and has none under way."""
+    jobs = watermark_jobs(s, share.id)
+    out = {}
+    for it in items:
+        order = _order(sharing, share, it)
+        done = cache.ready(order.folder, order.share_id, order.position, order.source_sha256)
+        job = jobs.get(it.position)
+        if done is not None:
+            out[it.position] = _Prepared(done, None, None)
+        elif job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+            percent = min(99, int(100 * job.done / job.total)) if job.total else 0
+            out[it.position] = _Prepared(None, percent, None)
+        elif job is not None and job.status == JobStatus.QUARANTINED:
+            out[it.position] = _Prepared(
+                None, None, f"Item {it.position} cannot be prepared: {job.error}"
+            )
+        else:  # never queued, or made and since deleted (swept): make it (again)
+            queue_watermark(s, share.id, it.position, after=job, created_by=None)
+            out[it.position] = _Prepared(None, 0, None)
+    return out
+
+
 def _enter(
     s: Session, token: str, secret: str | None, now: datetime, asked: str
 ) -> tuple[Share | None, ShareSession | None, _Refusal | None]:
@@ -315,6 +361,59 @@ def _enter(
     return share, _session(s, share, secret, now), None
 
 
+def _item_rows(s: Session, share: Share) -> list[tuple[ShareItem, float]]:
+    return [
+        (it, float(duration))
+        for it, duration in s.execute(
+            select(ShareItem, Recording.duration_s)
+            .join(Recording, Recording.id == ShareItem.recording_id)
+            .where(ShareItem.share_id == share.id)
+            .order_by(ShareItem.position)
+        ).all()
+    ]
+
+
+def _recipient_items(
+    s: Session, sharing: Sharing, share: Share, rows: list[tuple[ShareItem, float]]
+) -> list[RecipientItem]:
+    prepared = _preparation(s, sharing, share, [it for it, _ in rows])
+    out = []
+    for it, duration in rows:
+        p = prepared[it.position]
+        out.append(
+            RecipientItem(
+                it.position,
+                it.label,
+                "redacted copy" if it.copy_id else "original",
+                duration,
+                p.ready is not None,
+                p.percent,
+                p.problem,
+            )
+        )
+    return out
+
+
+def recipient_progress(
+    sharing: Sharing,
+    token: str,
+    secret: str | None,
+    *,
+    ip: str = "",
+    now: datetime | None = None,
+) -> list[RecipientItem]:
+    """How far each item's watermarked copy is, for the share page while it waits. Shows
+    no footage, so it is not audited as a view; a refused link is audited and raised."""
+    now = now or utcnow()
+    with transaction(sharing.sessions) as s:
+        share, sess, refusal = _enter(s, token, secret, now, "follow the share's preparation")
+        if refusal is None:
+            if share is None or sess is None:
+                raise SessionRequired("Give the code you were sent to open this link.")
+            return _recipient_items(s, sharing, share, _item_rows(s, share))
+    raise _refuse(sharing, refusal, ip, now)
+
+
 def recipient_view(
     sharing: Sharing,
     token: str,
@@ -324,8 +423,8 @@ def recipient_view(
     now: datetime | None = None,
 ) -> RecipientView:
     """The share's page for the recipient (audited as a view). Raises `SessionRequired`
-    without a live session, and audits and raises a refused link. Starts making the
-    watermarked copies that are missing, in the background, when ``prepare_ahead``."""
+    without a live session, and audits and raises a refused link. Queues a
+    ``share.watermark`` job for each watermarked copy that is missing."""
     now = now or utcnow()
     refusal = None
     with transaction(sharing.sessions) as s:
@@ -333,14 +432,7 @@ def recipient_view(
         if refusal is None:
             if share is None or sess is None:
                 raise SessionRequired("Give the code you were sent to open this link.")
-            rows = list(
-                s.execute(
-                    select(ShareItem, Recording.duration_s)
-                    .join(Recording, Recording.id == ShareItem.recording_id)
-                    .where(ShareItem.share_id == share.id)
-                    .order_by(ShareItem.position)
-                ).all()
-            )
+            rows = _item_rows(s, share)
             record(
                 s,
                 _recipient(share, ip),
@@ -350,28 +442,12 @@ def recipient_view(
                 recipient_details(share) | {"items": [it.recording_id for it, _ in rows]},
             )
             add_access(s, share, "viewed", now, by=share.recipient_name, ip=ip)
-            orders = [_order(sharing, share, it) for it, _ in rows]
+            items = _recipient_items(s, sharing, share, rows)
             s.expunge(share)
             session_end = sess.expires_at
     if refusal is not None:
         raise _refuse(sharing, refusal, ip, now)
     assert share is not None
-    items = []
-    for (it, duration), order in zip(rows, orders, strict=True):
-        done = cache.ready(order.folder, order.share_id, order.position, order.source_sha256)
-        percent = None if done else cache.progress_of(order.folder, share.id, it.position)
-        if done is None and sharing.prepare_ahead:
-            cache.prepare_later(sharing.vault.store, order)
-        items.append(
-            RecipientItem(
-                it.position,
-                it.label,
-                "redacted copy" if it.copy_id else "original",
-                duration,
-                done is not None,
-                percent,
-            )
-        )
     return RecipientView(
         share.id,
         share.recipient_name,
@@ -429,8 +505,8 @@ def open_item(
     now: datetime | None = None,
 ) -> ItemStream:
     """Stream (or download, when the share allows it) an item's watermarked video; each
-    request is audited on the item's recording. The watermarked copy is made first when
-    it is missing (it may take a while: the caller waits)."""
+    request is audited on the item's recording. Raises `NotReady` while its watermarked
+    copy is being made (and queues the job making it when none is under way)."""
     now = now or utcnow()
     asked = f"{'download' if download else 'play'} item {position}"
     with sharing.sessions() as s:
@@ -467,10 +543,25 @@ def open_item(
             raise ShareError(
                 f"Item {position} is in the agency's archive; ask the sender to restore it."
             )
-        try:
-            found = cache.ensure(sharing.vault.store, order)
-        except RedactionError as exc:
-            raise ShareError(f"Item {position} cannot be prepared: {exc}") from None
+        with transaction(sharing.sessions) as s:
+            row = s.get(Share, order.share_id)
+            item = s.scalars(
+                select(ShareItem).where(
+                    ShareItem.share_id == order.share_id, ShareItem.position == position
+                )
+            ).one()
+            assert row is not None
+            prepared = _preparation(s, sharing, row, [item])[position]
+        if prepared.problem is not None:
+            raise ShareError(prepared.problem)
+        if prepared.ready is None:
+            percent = prepared.percent or 0
+            raise NotReady(
+                f"Item {position} is being prepared ({percent}% done); it plays once your "
+                "name is burned into its picture.",
+                percent,
+            )
+        found = prepared.ready
     fh = found.path.open("rb")  # held open: a sweep meanwhile cannot cut the stream short
     try:
         sha, size = found.sha256, found.size
@@ -522,6 +613,65 @@ def open_item(
         fh.close()
         raise
     return ItemStream(position, f"share-{order.share_id}-item-{position}.mp4", sha, size, rng, fh)
+
+
+def prepare_item(
+    sharing: Sharing,
+    share_id: str,
+    position: int,
+    progress: cache.Progress | None = None,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Make one item's watermarked copy (the ``share.watermark`` job); return what was
+    made, or why nothing was (the share ended, the recording was destroyed). Raises
+    `ShareError` (a sentence) when it cannot be made. Running it twice makes it once."""
+    now = now or utcnow()
+    with sharing.sessions() as s:
+        share = s.get(Share, share_id)
+        item = s.scalars(
+            select(ShareItem).where(ShareItem.share_id == share_id, ShareItem.position == position)
+        ).first()
+        if share is None or item is None:
+            raise ShareNotFound(f"There is no item {position} of a share {share_id}.")
+        state = share_state(s, share, now)
+        rec = s.get(Recording, item.recording_id)
+        assert rec is not None
+        if state not in LIVE:
+            cache.discard(sharing.folder, share_id)
+            return {"share_id": share_id, "position": position, "skipped": state.value}
+        if rec.purged_at is not None:
+            cache.discard_item(sharing.folder, share_id, position)
+            return {"share_id": share_id, "position": position, "skipped": "destroyed"}
+        if rec.tier != "hot":
+            raise ShareError(
+                f"Item {position} is in the agency's archive; restore recording {rec.id} "
+                "(bodycam retention restore) and retry the job."
+            )
+        order = _order(sharing, share, item)
+    try:
+        made = cache.ensure(sharing.vault.store, order, progress)
+    except RedactionError as exc:
+        raise ShareError(f"Item {position} cannot be prepared: {exc}") from None
+    with transaction(sharing.sessions) as s:
+        share = s.get(Share, share_id)
+        assert share is not None
+        if share_state(s, share, utcnow()) not in LIVE:  # ended while it was being made
+            cache.discard(sharing.folder, share_id)
+            return {"share_id": share_id, "position": position, "skipped": "ended"}
+        item = s.scalars(
+            select(ShareItem).where(ShareItem.share_id == share_id, ShareItem.position == position)
+        ).one()
+        if item.watermark_sha256 != made.sha256:
+            item.watermark_sha256, item.watermark_size = made.sha256, made.size
+            item.watermarked_at = utcnow()
+    return {
+        "share_id": share_id,
+        "position": position,
+        "sha256": made.sha256,
+        "size": made.size,
+        "frames": made.frames,
+    }
 
 
 def end_session(sharing: Sharing, token: str, secret: str | None) -> None:

@@ -31,6 +31,7 @@ class RecipientRole(StrEnum):
     PROSECUTOR = "prosecutor"
     DEFENSE = "defense"
     OTHER = "other"
+    COMPLAINANT = "complainant"  # a supervised viewing session (bodycam.policy.complainant)
 
 
 class ShareState(StrEnum):

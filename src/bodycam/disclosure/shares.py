@@ -11,7 +11,8 @@ code locks the share until a new code is issued.
 The recipient has no account. The right code opens a short-lived share session (a cookie
 whose hash is stored); within it they see the share's page and play, and when allowed
 download, each item. What they get is never the vault's bytes: it is a derivative with
-their name burned into every frame (:mod:`bodycam.disclosure.watermark_cache`). Every
+their name burned into every frame, made by a ``share.watermark`` job queued with the
+share (:mod:`bodycam.disclosure.watermark_cache`, :mod:`bodycam.disclosure.jobs`). Every
 opening, wrong code, page view, stream request, download and refused attempt is audited,
 in the same transaction as what it records, with the share and the recipient; refused
 attempts are recorded in a transaction of their own and then refused.
@@ -58,7 +59,9 @@ from bodycam.disclosure.share_models import (
 from bodycam.evidence.access import readable_recordings
 from bodycam.evidence.models import Recording
 from bodycam.evidence.service import Vault
-from bodycam.ids import as_utc, utcnow
+from bodycam.ids import as_utc, new_id, utcnow
+from bodycam.jobs.models import Job
+from bodycam.jobs.runner import submit
 from bodycam.redaction.models import CopyStatus, RedactedCopy
 
 if TYPE_CHECKING:
@@ -68,6 +71,10 @@ DEFAULT_DAYS = 30
 """How long a share lasts unless the sender says otherwise."""
 MAX_DAYS = 90
 """The longest share, unless the deployment sets another (``Sharing.max_days``)."""
+
+DIRECT_ROLES = tuple(r.value for r in RecipientRole if r is not RecipientRole.COMPLAINANT)
+"""The recipient roles a share can name directly (a complainant only through a session)."""
+
 MAX_ITEMS = 50
 MAX_WRONG_CODES = 5
 """The wrong code that locks a share (until a new code is issued)."""
@@ -107,6 +114,14 @@ class BadRange(ShareError):
     """An HTTP Range the watermarked file cannot satisfy."""
 
 
+class NotReady(ShareError):
+    """The item's watermarked copy is still being made (by a ``share.watermark`` job)."""
+
+    def __init__(self, message: str, percent: int) -> None:
+        super().__init__(message)
+        self.percent = percent
+
+
 @dataclass(frozen=True)
 class Sharing:
     """The collaborators of shares: the vault, where watermarked files are kept, limits."""
@@ -116,7 +131,8 @@ class Sharing:
     max_days: int = MAX_DAYS
     timezone: str = "UTC"
     prepare_ahead: bool = True
-    """Start rendering items in the background when the recipient opens the share page."""
+    """Queue each item's ``share.watermark`` job when the share is made; otherwise the
+    recipient's first view of the share page (or of an item) queues it."""
 
     @classmethod
     def from_context(cls, ctx: Context) -> Sharing:
@@ -131,6 +147,51 @@ class Sharing:
     def sessions(self) -> sessionmaker[Session]:
         """The database sessions."""
         return self.vault.sessions
+
+
+# --- the watermark jobs -------------------------------------------------------------------
+
+WATERMARK_JOB = "share.watermark"
+"""Renders one item's watermarked copy into the share folder (:mod:`bodycam.disclosure.jobs`)."""
+
+
+def watermark_key(share_id: str, position: int) -> str:
+    """The job key of an item's first render; later renders (the file was swept, or was
+    made on another host) add ``:<id>`` to it."""
+    return f"{WATERMARK_JOB}:{share_id}:{int(position)}"
+
+
+def watermark_jobs(s: Session, share_id: str) -> dict[int, Job]:
+    """The newest watermark job of each item of a share, by position."""
+    newest: dict[int, Job] = {}
+    for job in s.scalars(
+        select(Job)
+        .where(Job.kind == WATERMARK_JOB, Job.key.like(f"{WATERMARK_JOB}:{share_id}:%"))
+        .order_by(Job.created_at, Job.id)
+    ):
+        try:
+            position = int(str(job.key).split(":")[2])
+        except (IndexError, ValueError):
+            continue
+        newest[position] = job
+    return newest
+
+
+def queue_watermark(
+    s: Session, share_id: str, position: int, *, after: Job | None, created_by: str | None
+) -> Job:
+    """Queue a ``share.watermark`` job of one item in ``s``'s transaction (sent to the
+    runners when it commits); ``after`` is the item's previous job, if it had one."""
+    key = watermark_key(share_id, position)
+    if after is not None:
+        key = f"{key}:{new_id()}"
+    return submit(
+        s,
+        WATERMARK_JOB,
+        {"share_id": share_id, "position": int(position)},
+        key=key,
+        created_by=created_by,
+    )
 
 
 # --- views --------------------------------------------------------------------------------
@@ -402,10 +463,16 @@ def create_share(
     case_number: str = "",
     request_number: str = "",
     now: datetime | None = None,
+    ends_at: datetime | None = None,
+    complainant_session: bool = False,
 ) -> IssuedShare:
     """Share recordings the actor may see, or approved redacted copies of them, with one
     recipient; returns the link's token and the code, which are not stored. All or
-    nothing: one item that cannot be shared refuses the whole share."""
+    nothing: one item that cannot be shared refuses the whole share.
+
+    ``ends_at`` ends the share earlier than ``days`` would. A complainant is shared with
+    only through a supervised session (``complainant_session``, set by
+    :func:`bodycam.policy.complainant.arrange_session`), never directly."""
     factory = sharing.sessions
     require(factory, actor, Permission.SHARE_MANAGE, "share footage with outside recipients")
     now = now or utcnow()
@@ -417,10 +484,22 @@ def create_share(
     try:
         role = RecipientRole(recipient_role.strip().lower())
     except ValueError:
-        choices = ", ".join(r.value for r in RecipientRole)
+        choices = ", ".join(DIRECT_ROLES)
         raise ShareError(f"Unknown recipient role {recipient_role!r}; choose {choices}.") from None
+    if (role is RecipientRole.COMPLAINANT) != complainant_session:
+        raise ShareError(
+            "A complainant sees footage only in a supervised viewing session arranged under "
+            "the camera policy (bodycam policy complainant arrange); nothing shared."
+            if role is RecipientRole.COMPLAINANT
+            else "A supervised complainant session shares with the complainant only."
+        )
     if not 1 <= days <= sharing.max_days:
         raise ShareError(f"A share lasts 1 to {sharing.max_days} days, not {days}.")
+    expires = now + timedelta(days=days)
+    if ends_at is not None:
+        if not now < ends_at <= expires:
+            raise ShareError(f"A share must end after it starts and within {days} day(s).")
+        expires = ends_at
     case = _clean(case_number, "case number", 64, required=False)
     rec_ids, copy_ids = _wanted(recordings), _wanted(copies)
     if not rec_ids and not copy_ids:
@@ -474,7 +553,7 @@ def create_share(
             allow_download=allow_download,
             created_by=actor.user_id,
             created_at=now,
-            expires_at=now + timedelta(days=days),
+            expires_at=expires,
             code_issued_at=now,
         )
         s.add(share)
@@ -511,6 +590,9 @@ def create_share(
             f"{len(chosen)} item(s) for {name} ({role.value}), until {share.expires_at:%Y-%m-%d}"
         )
         add_access(s, share, "created", now, by=actor.username, detail=detail)
+        if sharing.prepare_ahead:
+            for position in range(1, len(chosen) + 1):
+                queue_watermark(s, share.id, position, after=None, created_by=actor.user_id)
         s.flush()
         (view,) = _views(s, [share], now, history=True)
     return IssuedShare(view, token, code)

@@ -7,33 +7,27 @@ derivatives under the deployment's home, never vault blobs: they are deleted whe
 share is revoked, expires or its recording is destroyed (:func:`sweep`, :func:`discard`),
 and made again from the vault if they are missing.
 
-Rendering takes an exclusive lock (``fcntl.flock``) on ``<position>.lock``, so concurrent
-requests, threads or processes of one host render an item once and the others wait for
-it; progress is written to ``<position>.progress`` for the share page. Pages may start a
-render ahead of the first play (:func:`prepare_later`): one at a time per process, on a
-background thread that touches no database. The video modules are imported only when a
-file is checked or made.
+They are made by ``share.watermark`` jobs (:mod:`bodycam.disclosure.jobs`), never inside
+a web request; the job's row carries the progress the share page shows. Rendering takes
+an exclusive lock (``fcntl.flock``) on ``<position>.lock``, so two runners given the same
+item (a job queued twice) render it once and the other finds it ready. In a cluster the
+folder (``BODYCAM_HOME/shares``) must be one shared by the web servers and the workers.
+The video modules are imported only when a file is made.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
-import logging
 import os
 import shutil
-import threading
-import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from bodycam.storage import BlobStore
 from bodycam.storage.interface import local_path, sha256_file, validate_sha256
-
-log = logging.getLogger("bodycam.shares")
 
 Progress = Callable[[int, int], None]
 
@@ -66,17 +60,17 @@ def _dir(folder: Path, share_id: str) -> Path:
     return folder / share_id
 
 
-def _paths(folder: Path, share_id: str, position: int) -> tuple[Path, Path, Path, Path]:
+def _paths(folder: Path, share_id: str, position: int) -> tuple[Path, Path, Path]:
     d = _dir(folder, share_id)
     stem = str(int(position))
-    return d / f"{stem}.mp4", d / f"{stem}.json", d / f"{stem}.lock", d / f"{stem}.progress"
+    return d / f"{stem}.mp4", d / f"{stem}.json", d / f"{stem}.lock"
 
 
 def ready(folder: Path, share_id: str, position: int, source_sha256: str) -> Derivative | None:
     """The item's watermarked file, when it is complete and made from ``source_sha256``."""
     from bodycam.disclosure.watermark import WATERMARK_VERSION
 
-    video, meta, _, _ = _paths(folder, share_id, position)
+    video, meta, _ = _paths(folder, share_id, position)
     try:
         facts = json.loads(meta.read_text(encoding="utf-8"))
         size = video.stat().st_size
@@ -89,22 +83,6 @@ def ready(folder: Path, share_id: str, position: int, source_sha256: str) -> Der
     ):
         return None
     return Derivative(video, str(facts["sha256"]), size, int(facts["frames"]), source_sha256)
-
-
-def progress_of(folder: Path, share_id: str, position: int) -> int | None:
-    """Percent done of a render in progress on this host (None when none is running)."""
-    _, _, lock, prog = _paths(folder, share_id, position)
-    try:
-        with lock.open("a") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                done, total = json.loads(prog.read_text(encoding="utf-8"))
-                return min(99, int(100 * done / max(total, 1)))
-            fcntl.flock(fh, fcntl.LOCK_UN)
-    except (OSError, ValueError, TypeError):
-        return None
-    return None
 
 
 @contextmanager
@@ -128,30 +106,15 @@ def ensure(store: BlobStore, order: RenderOrder, progress: Progress | None = Non
     found = ready(order.folder, order.share_id, order.position, order.source_sha256)
     if found is not None:
         return found
-    video, meta, lock, prog = _paths(order.folder, order.share_id, order.position)
+    video, meta, lock = _paths(order.folder, order.share_id, order.position)
     video.parent.mkdir(parents=True, exist_ok=True)
     with _locked(lock):
         found = ready(order.folder, order.share_id, order.position, order.source_sha256)
         if found is not None:  # rendered by whoever held the lock before us
             return found
         meta.unlink(missing_ok=True)
-        last = [0.0]
-
-        def report(done: int, total: int) -> None:
-            if progress is not None:
-                progress(done, total)
-            now = time.monotonic()
-            if now - last[0] >= 0.5:
-                last[0] = now
-                tmp = prog.with_suffix(".progress.tmp")
-                tmp.write_text(json.dumps([done, total]), encoding="utf-8")
-                os.replace(tmp, prog)
-
-        try:
-            with local_path(store, order.source_sha256) as src:
-                result = watermark_video(src, video, list(order.lines), report)
-        finally:
-            prog.unlink(missing_ok=True)
+        with local_path(store, order.source_sha256) as src:
+            result = watermark_video(src, video, list(order.lines), progress)
         sha, size = sha256_file(video)
         facts = {
             "version": WATERMARK_VERSION,
@@ -167,39 +130,6 @@ def ensure(store: BlobStore, order: RenderOrder, progress: Progress | None = Non
         return Derivative(video, sha, size, result.frames, order.source_sha256)
 
 
-_pool: ThreadPoolExecutor | None = None
-_queued: set[tuple[str, str, int]] = set()
-_queue_lock = threading.Lock()
-
-
-def prepare_later(store: BlobStore, order: RenderOrder) -> None:
-    """Render the item on this process's background thread (once; errors are logged, the
-    first play renders it again and shows the error)."""
-    global _pool
-    key = (str(order.folder), order.share_id, order.position)
-    with _queue_lock:
-        if key in _queued:
-            return
-        _queued.add(key)
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bodycam-watermark")
-
-    def run() -> None:
-        from bodycam.redaction.engine import RedactionError
-
-        try:
-            ensure(store, order)
-        except (RedactionError, OSError, ValueError) as exc:
-            log.warning("watermarking share %s item %s failed: %s", *key[1:], exc)
-        except Exception:  # a background thread must never die with an unreported error
-            log.exception("watermarking share %s item %s failed", *key[1:])
-        finally:
-            with _queue_lock:
-                _queued.discard(key)
-
-    _pool.submit(run)
-
-
 def discard(folder: Path, share_id: str) -> None:
     """Delete every watermarked file of a share."""
     shutil.rmtree(_dir(folder, share_id), ignore_errors=True)
@@ -207,7 +137,7 @@ def discard(folder: Path, share_id: str) -> None:
 
 def discard_item(folder: Path, share_id: str, position: int) -> None:
     """Delete one item's watermarked file."""
-    video, meta, _, _ = _paths(folder, share_id, position)
+    video, meta, _ = _paths(folder, share_id, position)
     meta.unlink(missing_ok=True)
     video.unlink(missing_ok=True)
 

@@ -15,7 +15,13 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Header, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 
 from bodycam.audit.service import require
 from bodycam.auth.actor import Actor
@@ -26,6 +32,7 @@ from bodycam.disclosure.share_models import RecipientRole, ShareState
 from bodycam.disclosure.shares import (
     DEFAULT_DAYS,
     BadRange,
+    NotReady,
     SessionRequired,
     ShareError,
     ShareNotFound,
@@ -41,6 +48,8 @@ router = APIRouter(include_in_schema=False)
 SHARE_COOKIE = "bodycam_share"
 DONE = {"revoked": "The share is revoked: its link answers 403 from now on."}
 PRIVATE = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex, nofollow"}
+RETRY_AFTER_S = 3
+"""What a play of an item whose watermarked copy is not made yet is told to wait."""
 
 
 def _lines(text: str) -> list[str]:
@@ -105,7 +114,7 @@ def _form(
         actor,
         status,
         form=values,
-        roles=[r.value for r in RecipientRole],
+        roles=list(shares.DIRECT_ROLES),
         max_days=max_days,
         error=error,
     )
@@ -283,6 +292,10 @@ def _refused(request: Request, exc: ShareError) -> HTMLResponse:
         return _plain(request, 401, "Give the code again", str(exc))
     if isinstance(exc, BadRange):
         return _plain(request, 416, "Cannot send that part", str(exc))
+    if isinstance(exc, NotReady):  # its watermarked copy is being made by a job
+        resp = _plain(request, 503, "Not ready yet", str(exc))
+        resp.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return resp
     return _plain(request, 422, "Cannot show that", str(exc))
 
 
@@ -338,6 +351,33 @@ def recipient_code(
         path=f"/s/{token}",
     )
     return resp
+
+
+@router.get("/s/{token}/progress", response_model=None)
+def recipient_progress(request: Request, token: str, ctx: CtxDep) -> Response:
+    """How far each item's watermarked copy is (JSON, for the share page while it waits)."""
+    try:
+        items = share_access.recipient_progress(
+            Sharing.from_context(ctx),
+            token,
+            request.cookies.get(SHARE_COOKIE),
+            ip=client_ip(request),
+        )
+    except ShareError as exc:
+        status = _refused(request, exc).status_code  # what the page would answer (audited)
+        return JSONResponse({"detail": str(exc)}, status, headers=PRIVATE)
+    body = {
+        "items": [
+            {
+                "position": it.position,
+                "ready": it.ready,
+                "percent": it.percent,
+                "problem": it.problem,
+            }
+            for it in items
+        ]
+    }
+    return JSONResponse(body, headers=PRIVATE)
 
 
 @router.post("/s/{token}/close", response_model=None)
