@@ -351,12 +351,14 @@ def load_inputs(
     actuals: Mapping[str, float] | None = None,
     actual_mix: Sequence[MixEntry] | None = None,
     actual_cameras: int | None = None,
+    origin: str = "--set",
 ) -> Inputs:
     """The inputs: defaults < config file < actuals < ``--set`` < cameras and years.
 
-    `overrides` are ``KEY=VALUE`` texts (``storage.bitrate_mbps=8``); `actuals` the
-    inputs measured on this installation (see `cost_actuals.inputs_from_actuals`).
-    `CostError` names the file or flag and the key of any bad value.
+    `overrides` are ``KEY=VALUE`` texts (``storage.bitrate_mbps=8``), named `origin` in
+    errors and sources; `actuals` the inputs measured on this installation (see
+    `cost_actuals.inputs_from_actuals`). `CostError` names the file or flag and the key of
+    any bad value.
     """
     values: dict[str, float | bool] = {a.key: a.default for a in ASSUMPTIONS}
     sources = dict.fromkeys(values, "default")
@@ -392,13 +394,13 @@ def load_inputs(
     for text in overrides:
         key, sep, raw = text.partition("=")
         if not sep or not key.strip():
-            raise CostError(f"--set {text!r}: write KEY=VALUE, e.g. storage.bitrate_mbps=8.")
+            raise CostError(f"{origin} {text!r}: write KEY=VALUE, e.g. storage.bitrate_mbps=8.")
         key = key.strip()
         if key in ("program.cameras", "program.years"):
-            counts[key.split(".")[1]] = (_parse_text(raw.strip()), "--set")
+            counts[key.split(".")[1]] = (_parse_text(raw.strip()), origin)
             continue
-        values[key] = _check(key, _parse_text(raw.strip()), "--set")
-        sources[key] = "--set"
+        values[key] = _check(key, _parse_text(raw.strip()), origin)
+        sources[key] = origin
     if cameras is not None:
         counts["cameras"] = (cameras, "--cameras")
     if years is not None:

@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +28,10 @@ from bodycam.evaluation.report_config import ReportConfig, ReportConfigError, lo
 from bodycam.evaluation.report_reading import UNIT, OutcomeResult, Reading, fmt, fmt_p, reading
 from bodycam.evaluation.tables import InputError
 
-__all__ = ["Report", "SeriesData", "Table", "build_report", "make_report"]
+__all__ = ["REPORT_STEPS", "Report", "SeriesData", "Table", "build_report", "make_report"]
+
+REPORT_STEPS = 4
+"""The steps `make_report` reports progress in: estimates, HTML, PDF, the folder written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +235,7 @@ def _randomized(
             continue
         results.append(
             OutcomeResult(
-                **common, estimate=e.estimate, ci_low=e.ci_low, ci_high=e.ci_high,
+                **common, estimate=e.estimate, se=e.se, ci_low=e.ci_low, ci_high=e.ci_high,
                 p_value=e.p_value, p_value_fdr=e.p_value_fdr if len(done) > 1 else None,
                 n_treated=e.n_treated, n_control=e.n_control, n_clusters=e.n_clusters,
                 mean_treated=e.mean_treated, mean_control=e.mean_control,
@@ -371,7 +374,7 @@ def _staggered(
         notes.extend(n for n in (*report.notes, *e.notes) if n not in notes)
         results.append(
             OutcomeResult(
-                **common, estimate=e.estimate, ci_low=e.ci_low, ci_high=e.ci_high,
+                **common, estimate=e.estimate, se=e.se, ci_low=e.ci_low, ci_high=e.ci_high,
                 p_value=e.p_value, p_value_fdr=adjusted[o] if len(done) > 1 else None,
                 n_treated=e.n_treated_units, n_control=e.n_control_units,
                 n_clusters=e.n_clusters, baseline=baseline,
@@ -456,13 +459,20 @@ def _staggered_counts(
 # --- writing -----------------------------------------------------------------------------
 
 
-def make_report(config_path: Path, out: Path) -> Report:
+def make_report(
+    config_path: Path, out: Path, progress: Callable[[int, int], None] | None = None
+) -> Report:
     """Read the configuration, build the report, and write the folder `out` whole.
 
     `out` must not exist or be empty. `InputError` or `ReportConfigError` name the file,
-    line and column (or key) of any problem; nothing is left behind then.
+    line and column (or key) of any problem; nothing is left behind then. `progress`, when
+    given, is called with (steps done, REPORT_STEPS) after each step.
     """
     from bodycam.evaluation.report_render import render_html, render_pdf
+
+    def step(done: int) -> None:
+        if progress is not None:
+            progress(done, REPORT_STEPS)
 
     config = load_report_config(config_path)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -475,9 +485,13 @@ def make_report(config_path: Path, out: Path) -> Report:
     os.umask(umask)
     temp.chmod(0o777 & ~umask)  # mkdtemp's folder is private; the report is not
     try:
+        step(0)
         report = build_report(config, temp)
+        step(1)
         (temp / "report.html").write_text(render_html(report), encoding="utf-8")
+        step(2)
         (temp / "report.pdf").write_bytes(render_pdf(report))
+        step(3)
         (temp / "estimates.json").write_text(
             json.dumps(
                 {"title": config.title, "design": report.design_text,
@@ -496,4 +510,5 @@ def make_report(config_path: Path, out: Path) -> Report:
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
+    step(REPORT_STEPS)
     return report

@@ -63,6 +63,7 @@ class OutcomeResult:
     confidence: float
     n_outcomes: int
     estimate: float | None = None
+    se: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
     p_value: float | None = None

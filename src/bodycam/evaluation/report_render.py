@@ -10,7 +10,7 @@ estimates, how to read the report, and the data sources and notes. Figures come 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from bodycam.evaluation.report import Report, Table
 from bodycam.evaluation.report_reading import UNIT, fmt, fmt_p
@@ -18,7 +18,7 @@ from bodycam.evaluation.report_reading import UNIT, fmt, fmt_p
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["GUIDE", "render_html", "render_pdf"]
+__all__ = ["GUIDE", "figure_sections", "render_html", "render_pdf", "sources_table"]
 
 GUIDE: Final = (
     "The estimate is the difference between units with cameras and units without, "
@@ -233,6 +233,23 @@ _TABLE: Final = """<table>
 """
 
 
+def sources_table(report: Report) -> Table:
+    """The table of the outcome files read (rows, filtered, invalid, dates)."""
+    return _sources(report)
+
+
+def figure_sections(report: Report) -> list[dict[str, Any]]:
+    """Each figure of the report as the HTML shows it: number, title, caption, inline SVG
+    (``svg``, text) and the tables of the counts behind it."""
+    from bodycam.evaluation import charts
+
+    return [
+        {"number": f.number, "title": f.title, "caption": f.caption,
+         "svg": charts.svg(f.figure), "tables": f.tables}
+        for f in _figures(report)
+    ]  # fmt: skip
+
+
 def _sources(report: Report) -> Table:
     rows = tuple(
         (str(s.get("file", "")), str(s.get("mapping", "")), str(s.get("rows", "")),
@@ -255,19 +272,16 @@ def render_html(report: Report) -> str:
     import jinja2
     from markupsafe import Markup
 
-    from bodycam.evaluation import charts
-
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     table_template = env.from_string(_TABLE)
 
     def table(t: Table) -> Markup:
-        return Markup(table_template.render(t=t))  # noqa: S704 - rendered with autoescape
+        return Markup(table_template.render(t=t))  # noqa: S704 - autoescaped  # nosec B704
 
     figures = [
-        {"number": f.number, "title": f.title, "caption": f.caption,
-         "svg": Markup(charts.svg(f.figure)), "tables": f.tables}  # noqa: S704 - our own SVG
-        for f in _figures(report)
-    ]  # fmt: skip
+        f | {"svg": Markup(f["svg"])}  # noqa: S704 - our own SVG  # nosec B704
+        for f in figure_sections(report)
+    ]
     readings = [
         {"outcome": r.outcome, "headline": g.headline, "sentences": g.sentences,
          "warnings": g.warnings}
