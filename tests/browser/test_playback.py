@@ -128,6 +128,17 @@ def test_sign_in_search_and_play_in_chromium(server):
             g.drawImage(v, 0, 0);
             return Array.from(g.getImageData(0, 0, c.width, c.height).data);
         }""")
+        # Playback advances: from 0.1 s, currentTime grows while the video plays.
+        page.evaluate("""() => new Promise(done => {
+            const v = document.querySelector('video');
+            v.addEventListener('seeked', () => done(), {once: true});
+            v.currentTime = 0.1;
+        })""")
+        video = "document.querySelector('video')"
+        start = page.evaluate(f"{video}.currentTime")
+        page.evaluate(f"() => {{ const v = {video}; v.muted = true; v.play(); }}")
+        wait_js(page, f"{video}.currentTime > {start} + 0.5", timeout=15000)
+        assert not page.evaluate(f"{video}.paused") or page.evaluate(f"{video}.ended")
         browser.close()
     shown = np.array(pixels, dtype=np.int16).reshape(180, 320, 4)[:, :, :3]
     expected = frame_at(77, 5, 320, 180, fps=10).astype(np.int16)
