@@ -47,12 +47,20 @@ def _problems(ctx: Context) -> list[AuditRecord]:
     return rows
 
 
+def _scrubs(ctx: Context, when=None) -> list[str]:
+    """Queue the periodic jobs due at ``when``; the ids of the scrubs among them (the
+    purge, the other periodic job, is queued too and left alone)."""
+    ids = schedule_due(ctx, when)
+    with ctx.sessions() as s:
+        return [j for j in ids if s.get(Job, j).kind == SCRUB_JOB]
+
+
 def _scrub_now(ctx: Context, when=None) -> Job:
     """Queue the scrub of the slot of ``when`` (as a runner does) and run it."""
     runner.load_handlers()
-    assert len(schedule_due(ctx, when)) == 1
-    job = runner.run_next(ctx)
-    assert job is not None and job.kind == SCRUB_JOB
+    [scrub] = _scrubs(ctx, when)
+    job = runner.run_job(ctx, scrub)
+    assert job.kind == SCRUB_JOB
     assert job.status == JobStatus.DONE, job.error
     return job
 
@@ -198,12 +206,12 @@ def test_periodic_scrubs_are_queued_once_per_slot_and_continue_each_other(ctx, d
         ingest_file(vault, clerk, clips(seed), officer_badge="1001")
     runner.load_handlers()
     t = utcnow()
-    [first] = schedule_due(ctx, t)
-    assert schedule_due(ctx, t) == []  # one is queued already
-    done = runner.run_next(ctx)
-    assert done is not None and done.id == first and done.status == JobStatus.DONE
+    [first] = _scrubs(ctx, t)
+    assert schedule_due(ctx, t) == []  # one is queued already (and the purge)
+    done = runner.run_job(ctx, first)
+    assert done.status == JobStatus.DONE
     assert done.result["checked"] == 1  # 3 blobs over a 30-day cycle of hourly runs
-    assert schedule_due(ctx, t) == []  # this slot had its scrub
+    assert _scrubs(ctx, t) == []  # this slot had its scrub
     second = _scrub_now(ctx, t + timedelta(hours=1))
     assert second.result["pass"] == done.result["pass"]
     assert second.result["pass_checked"] == 2  # it went on where the first one stopped
@@ -214,7 +222,7 @@ def test_periodic_scrubs_are_queued_once_per_slot_and_continue_each_other(ctx, d
 
     def schedule() -> None:
         try:
-            queued.extend(schedule_due(ctx, t + timedelta(hours=2)))
+            queued.extend(_scrubs(ctx, t + timedelta(hours=2)))
         except Exception as exc:
             errors.append(exc)
 
@@ -225,11 +233,13 @@ def test_periodic_scrubs_are_queued_once_per_slot_and_continue_each_other(ctx, d
         th.join()
     assert errors == [] and len(queued) == 1
     with ctx.sessions() as s:
-        pending = s.scalars(select(Job).where(Job.status == JobStatus.QUEUED.value)).all()
+        pending = s.scalars(
+            select(Job).where(Job.status == JobStatus.QUEUED.value, Job.kind == SCRUB_JOB)
+        ).all()
         assert [j.id for j in pending] == queued
 
     ctx.settings = ctx.settings.model_copy(update={"scrub_cycle_days": 0})
-    assert schedule_due(ctx, t + timedelta(hours=5)) == []  # turned off
+    assert _scrubs(ctx, t + timedelta(hours=5)) == []  # turned off
 
 
 def test_scrub_from_the_command_line_and_the_worker(home, clips, settings, tmp_path):

@@ -98,19 +98,36 @@ def import_cad_command(
 def match_command(
     rules: Annotated[Path, typer.Option(help="Recording rules (TOML) with policy versions.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+    background: Annotated[
+        bool,
+        typer.Option(
+            "--background", help="Queue it as a job (a worker runs it); print the job id."
+        ),
+    ] = False,
 ) -> None:
     """Judge every officer-event against the officer's recordings (replaces the verdicts)."""
-    from bodycam.compliance.matching_service import MatchError, run_matching
+    from bodycam.compliance.matching_service import MatchError, queue_matching, run_matching
     from bodycam.compliance.rules import Rules, RulesError
 
     try:
-        parsed = Rules.from_toml(rules.read_text(encoding="utf-8"))
+        text = rules.read_text(encoding="utf-8")
+        parsed = Rules.from_toml(text)
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"{rules} cannot be read: {exc}.")
     except RulesError as exc:
         fail(f"{rules}: {exc}")
     with open_context() as ctx:
         actor = current_actor(ctx)
+        if background:
+            try:
+                job_id = guarded(lambda: queue_matching(ctx.sessions, actor, text))
+            except MatchError as exc:
+                fail(str(exc))
+            if as_json:
+                print(json.dumps({"job": job_id}))
+            else:
+                out.print(f"Matching queued as job {job_id} (bodycam jobs show {job_id}).")
+            return
         try:
             counts = guarded(lambda: run_matching(ctx.sessions, actor, parsed))
         except MatchError as exc:

@@ -256,3 +256,39 @@ def results(
         out = [(r, b) for r, b in s.execute(stmt)]
         s.expunge_all()
     return out
+
+
+def queue_matching(
+    factory: sessionmaker[Session], actor: Actor, rules_text: str, *, reason: str = "on demand"
+) -> str:
+    """Queue a matching run with these rules (a ``compliance.match`` job); its job id.
+
+    The rules are checked now, so a bad file is refused before anything is queued; the
+    job runs as ``actor`` (checked again when it runs) and is sent after this commits.
+    """
+    from bodycam.compliance.jobs import submit_match
+    from bodycam.compliance.rules import RulesError
+
+    require(factory, actor, Permission.COMPLIANCE_MATCH, "run compliance matching")
+    try:
+        Rules.from_toml(rules_text)
+    except RulesError as exc:
+        raise MatchError(str(exc)) from None
+    with transaction(factory) as s:
+        return submit_match(s, actor, rules_text, reason=reason)
+
+
+def queue_rematch(session: Session, actor: Actor, batch_id: str) -> str | None:
+    """In a CAD import's transaction: queue matching with the rules of the last run.
+
+    Nothing is queued when matching never ran (no rules to reuse) or the importer may
+    not run it. Keyed by the import batch, so one import queues one run.
+    """
+    from bodycam.compliance.jobs import last_rules, submit_match
+
+    if not actor.can(Permission.COMPLIANCE_MATCH):
+        return None
+    rules_text = last_rules(session)
+    if rules_text is None:
+        return None
+    return submit_match(session, actor, rules_text, reason=f"cad import {batch_id}", key=batch_id)

@@ -190,6 +190,11 @@ def import_cad(
             "imported": True,
             "batch": batch.id,
         }
+        from bodycam.compliance.matching_service import queue_rematch
+
+        rematch = queue_rematch(s, actor, batch.id)  # jobs: sent once this commits
+        if rematch is not None:
+            report["matching_job"] = rematch
         batch.report = report
         record(
             s,

@@ -27,6 +27,7 @@ the exceptions PyAV raises, which are turned into `ProbeError` sentences here.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -45,6 +46,8 @@ from av.video.stream import VideoStream
 __all__ = ["ProbeError", "ProbeResult", "probe"]
 
 _AV_TIME_BASE: Final = 1_000_000
+_PROGRESS_EVERY: Final = 250
+"""Video packets between two progress reports of a deep scan."""
 _MAX_UNDECODABLE_FRAMES: Final = 2
 """Frames a decoder may legitimately withhold (e.g. a stream that opens on a non-keyframe)."""
 _ISO_BOXES: Final = frozenset({b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot"})
@@ -91,6 +94,8 @@ class _ScanState:
     corrupt_flag_at: float | None = None
     keyframes_only: bool = False
     keyframes: int = 0
+    progress: Callable[[int, int], None] | None = None  # (packets read, packets declared)
+    declared: int = 0
 
 
 def probe(
@@ -100,6 +105,7 @@ def probe(
     deep: bool = True,
     strict: bool = True,
     keyframes_only: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ProbeResult:
     """Describe the video file at `path`, or raise `ProbeError` if it is not a whole video.
 
@@ -111,6 +117,8 @@ def probe(
     unit lengths, timestamps, coverage of the declared duration) but decodes only the
     keyframes: several times faster, at the cost of missing small damage that leaves the
     structure of a non-key frame intact.
+    `progress` (with `deep`) is called now and then with (packets read, packets the header
+    declares, or 0 when it declares none): a background job reports it and stays alive.
     """
     name = display_name or path.name
     try:
@@ -157,7 +165,14 @@ def probe(
 
         shortfall = _box_shortfall(path, size)
         if deep:
-            state = _scan(container, video, audio, strict=strict, keyframes_only=keyframes_only)
+            state = _scan(
+                container,
+                video,
+                audio,
+                strict=strict,
+                keyframes_only=keyframes_only,
+                progress=progress,
+            )
             state.shortfall = shortfall
             frame_count = state.packets
             exact_count = fmt in _SAMPLE_TABLE_FORMATS
@@ -333,11 +348,14 @@ def _scan(
     *,
     strict: bool,
     keyframes_only: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> _ScanState:
     """Read every packet of the video (and audio) stream, decode it and drop the frames."""
     tb = video.time_base
     state = _ScanState(origin=float(video.start_time * tb) if video.start_time and tb else 0.0)
     state.keyframes_only = keyframes_only
+    state.progress = progress
+    state.declared = max(video.frames, 0)
     vcc = video.codec_context
     vcc.thread_type = "AUTO"  # Frame threads; errors then surface a few packets late.
     if strict:
@@ -381,6 +399,8 @@ def _video_packet(
     frame_ticks: int,
 ) -> None:
     state.packets += 1
+    if state.progress is not None and state.packets % _PROGRESS_EVERY == 0:
+        state.progress(state.packets, max(state.declared, state.packets))
     ts = packet.pts if packet.pts is not None else packet.dts
     if ts is not None:
         end = ts + (packet.duration or frame_ticks)

@@ -53,7 +53,15 @@ PERIODIC_CHECK_S = 60.0
 """How often the in-process runner queues due periodic jobs (the scrub); its first check
 comes this long after it starts."""
 
-HANDLER_MODULES = ("bodycam.redaction.jobs", "bodycam.verify_scrub")
+HANDLER_MODULES = (
+    "bodycam.redaction.jobs",
+    "bodycam.verify_scrub",
+    "bodycam.evidence.jobs",
+    "bodycam.compliance.jobs",
+    "bodycam.retention.jobs",
+    "bodycam.disclosure.jobs",
+    "bodycam.evaluation.jobs",
+)
 """Modules that register job handlers (imported by :func:`load_handlers`)."""
 
 _HANDLERS: dict[str, Handler] = {}
@@ -196,8 +204,22 @@ def run_claimed(ctx: Context, job: Job, progress: Progress | None = None) -> Job
             error, permanent = str(exc), True
         except Exception as exc:  # any failure: recorded, retried later or quarantined
             error = f"{type(exc).__name__}: {exc}"
-    with transaction(ctx.sessions) as s:
-        row = s.get(Job, job.id, populate_existing=True)
+    return _record_outcome(
+        ctx.sessions, job.id, result, error, permanent, ctx.settings.job_retry_base_seconds
+    )
+
+
+def _record_outcome(
+    factory: sessionmaker[Session],
+    job_id: str,
+    result: dict[str, Any],
+    error: str | None,
+    permanent: bool,
+    retry_base_s: float,
+) -> Job:
+    """Record how an attempt ended: done, queued again after a back-off, or quarantined."""
+    with transaction(factory) as s:
+        row = s.get(Job, job_id, populate_existing=True)
         assert row is not None
         now = utcnow()
         if error is None:
@@ -214,10 +236,39 @@ def run_claimed(ctx: Context, job: Job, progress: Progress | None = None) -> Job
         else:
             row.status = JobStatus.QUEUED.value
             row.error = error
-            row.not_before = now + backoff(ctx.settings.job_retry_base_seconds, row.attempts)
+            row.not_before = now + backoff(retry_base_s, row.attempts)
         s.flush()
         s.expunge(row)
         return row
+
+
+def run_inline(
+    factory: sessionmaker[Session],
+    job_id: str,
+    fn: Callable[[Progress], dict[str, Any]],
+    *,
+    retry_base_s: float = 2.0,
+) -> Job | None:
+    """Claim job ``job_id`` and run ``fn`` for it in this process, now; its new state.
+
+    For a caller that has no :class:`~bodycam.context.Context` but wants a job done
+    before it returns (ingest in an embedded deployment makes its poster frame so). The
+    job row records the attempt exactly as a runner would: a failure leaves it queued
+    for the runners after a back-off, or quarantined. None when another runner holds it.
+    """
+    job = claim(factory, job_id)
+    if job is None:
+        return None
+    error: str | None = None
+    permanent = False
+    result: dict[str, Any] = {}
+    try:
+        result = fn(_reporter(factory, job_id, None))
+    except PermanentJobError as exc:
+        error, permanent = str(exc), True
+    except Exception as exc:  # recorded; a runner tries again after the back-off
+        error = f"{type(exc).__name__}: {exc}"
+    return _record_outcome(factory, job_id, result, error, permanent, retry_base_s)
 
 
 def backoff(base_s: float, attempts: int) -> timedelta:

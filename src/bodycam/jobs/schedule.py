@@ -1,4 +1,5 @@
-"""Periodic jobs (the scrub): queued once per time slot, by whichever runner asks first.
+"""Periodic jobs (the purge, the scrub): queued once per time slot, by whichever runner asks
+first.
 
 Every runner calls :func:`schedule_due` now and then: the in-process thread of ``bodycam
 serve`` every minute, ``bodycam worker``'s loop every round, and each Celery worker's
@@ -9,6 +10,9 @@ schedulers: the first insert wins and the others find it (or are refused by the 
 and let it be). So no separate scheduler process (Celery beat) is needed, a scheduler
 that was down only delays the next slot, and a periodic job is an ordinary job: claimed
 once, retried, quarantined, listed by ``bodycam jobs list --all``.
+
+The periodic jobs: ``retention.purge`` every 15 minutes (always), ``integrity.scrub``
+every ``BODYCAM_SCRUB_INTERVAL_MINUTES`` (unless ``BODYCAM_SCRUB_CYCLE_DAYS=0``).
 """
 
 from __future__ import annotations
@@ -40,9 +44,10 @@ class Periodic:
 
 def periodic_jobs(settings: Settings) -> list[Periodic]:
     """The periodic jobs ``settings`` turn on."""
+    from bodycam.retention.jobs import PURGE_EVERY, PURGE_JOB
     from bodycam.verify_scrub import SCRUB_JOB
 
-    jobs = []
+    jobs = [Periodic(PURGE_JOB, PURGE_EVERY)]
     if settings.scrub_cycle_days > 0:
         jobs.append(Periodic(SCRUB_JOB, timedelta(minutes=settings.scrub_interval_minutes)))
     return jobs

@@ -1,11 +1,13 @@
 """``bodycam worker``: background work, by the job table's loop or as a Celery worker.
 
 With ``BODYCAM_JOBS=inprocess`` or ``worker`` it loops: queue due periodic jobs (the
-scrub), run every due job, purge what is due, seal the audit log, wait ``--interval``.
+purge, the scrub), run every due job, seal the audit log, wait ``--interval``.
 With ``BODYCAM_JOBS=celery`` it runs a Celery worker on ``BODYCAM_JOBS_QUEUE``, and in a
 thread beside it the same rounds without the job running: queue periodic jobs, send
-again any due job the broker lost (:func:`bodycam.jobs.dispatch.resend_overdue`), purge,
-seal. Every worker runs those rounds; they are safe to run in several processes at once.
+again any due job the broker lost (:func:`bodycam.jobs.dispatch.resend_overdue`), seal.
+Every worker runs those rounds; they are safe to run in several processes at once. The
+purge is a periodic job (``retention.purge``), so one worker runs it per slot, not every
+worker in every round.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def _say(text: str) -> None:
 def housekeeping(ctx: Context, dispatcher: Dispatcher | None = None) -> None:
     """One round of what every worker does besides running jobs; each step failing alone."""
     schedule(ctx, dispatcher)
-    purge_and_seal(ctx)
+    seal_log(ctx)
 
 
 def schedule(ctx: Context, dispatcher: Dispatcher | None = None) -> None:
@@ -51,18 +53,10 @@ def schedule(ctx: Context, dispatcher: Dispatcher | None = None) -> None:
         _say(f"scheduling failed: {exc}")
 
 
-def purge_and_seal(ctx: Context) -> None:
-    """Purge what is due, then seal the audit log."""
+def seal_log(ctx: Context) -> None:
+    """Seal the audit log (a signed checkpoint over the records since the last one)."""
     from bodycam.audit.service import seal
-    from bodycam.retention.purge import purge_due
 
-    try:
-        purged = purge_due(ctx)
-    except Exception as exc:  # storage or database trouble: next round retries
-        _say(f"the purge failed: {exc}")
-    else:
-        for rid, cid in zip(purged.purged, purged.certificates, strict=True):
-            _say(f"purged {rid} (certificate {cid})")
     try:
         cp = seal(ctx.sessions, ctx.signer)
     except Exception as exc:
@@ -84,7 +78,7 @@ def worker_command(
         typer.Option(help="Celery only: processes (or threads) running jobs; default one per CPU."),
     ] = None,
 ) -> None:
-    """Run background work: jobs, periodic jobs (the scrub), the purge, sealing the audit log."""
+    """Run background work: jobs, periodic jobs (the purge, the scrub), sealing the audit log."""
     settings = load_settings()
     if settings.jobs == "celery":
         _celery(settings, interval, once, pool, concurrency)
@@ -113,7 +107,7 @@ def _loop(settings: Settings, interval: float, once: bool) -> None:
             schedule(ctx)
             while not stop["now"] and (job := run_next(ctx)) is not None:
                 _say(f"job {job.id} ({job.kind}) {job.status}")
-            purge_and_seal(ctx)
+            seal_log(ctx)
             if once:
                 break
             deadline = time.monotonic() + interval
@@ -142,7 +136,7 @@ def _celery(
                 stop.wait(interval)
 
         _say(
-            f"Celery worker on queue {settings.jobs_queue!r}; scheduling, purging and sealing "
+            f"Celery worker on queue {settings.jobs_queue!r}; scheduling and sealing "
             f"every {interval:g} s"
         )
         thread = threading.Thread(target=rounds, name="bodycam-housekeeping", daemon=True)
