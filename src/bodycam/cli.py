@@ -20,6 +20,7 @@ from bodycam.fleet.cli import fleet_app
 from bodycam.fleet.dock_agent import dock_agent_command
 from bodycam.jobs.cli import jobs_app, scrub_app
 from bodycam.jobs.worker import worker_command
+from bodycam.policy.cli import policy_app
 from bodycam.redaction import review_cli
 from bodycam.redaction.cli import redact_app
 from bodycam.retention.cli import retention_app
@@ -65,6 +66,7 @@ app.add_typer(release_app, name="release")
 app.add_typer(discovery_app, name="discovery")
 app.add_typer(eval_app, name="eval")
 app.add_typer(cost_app, name="cost")
+app.add_typer(policy_app, name="policy")
 review_cli.register(redact_app)
 app.add_typer(redact_app, name="redact")
 

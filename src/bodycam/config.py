@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,6 +66,37 @@ class Settings(BaseSettings):
     user: str | None = Field(default=None, description="User the CLI acts as.")
     session_idle_minutes: int = Field(default=30, description="Web session idle timeout.")
     session_absolute_hours: int = Field(default=12, description="Web session absolute lifetime.")
+    mfa: Literal["required", "optional"] = Field(
+        default="optional",
+        description=(
+            "TOTP second factor: 'required' sends every user whose role can see footage (or "
+            "manage users) to enrol before anything else; 'optional' lets users enrol at "
+            "/account. Default: required when env is production, optional in development."
+        ),
+    )
+    login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Consecutive failed sign-ins (password or code) that lock a user name.",
+    )
+    login_lockout_minutes: int = Field(
+        default=30,
+        ge=0,
+        description=(
+            "A locked user name unlocks by itself after this many minutes; 0: only an "
+            "administrator unlocks it (bodycam users unlock NAME)."
+        ),
+    )
+    cookie_secure: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description=(
+            "Secure flag of the session cookie: 'auto' when the request came over https "
+            "(behind a TLS proxy, let uvicorn trust its X-Forwarded-Proto), 'always', 'never'."
+        ),
+    )
+    token_max_days: int = Field(
+        default=365, ge=1, description="Longest lifetime an API token may be given, in days."
+    )
     max_upload_bytes: int = Field(
         default=20 * 1024**3, description="Largest accepted upload in bytes."
     )
@@ -139,6 +170,14 @@ class Settings(BaseSettings):
         default=None,
         description="SHA-256 the speech model's model.bin must have (refused otherwise).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mfa_default(cls, data: Any) -> Any:
+        # MFA is required in production unless BODYCAM_MFA says otherwise.
+        if isinstance(data, dict) and data.get("mfa") in (None, ""):
+            data = {**data, "mfa": "required" if data.get("env") == "production" else "optional"}
+        return data
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:

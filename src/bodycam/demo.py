@@ -37,7 +37,7 @@ from bodycam.synth.video import make_clip
 from bodycam.system_cli import initialise
 from bodycam.verify import verify_all
 
-DEMO_PASSWORD = "bodycam-demo-2026"
+DEMO_PASSWORD = "bodycam-demo-2026"  # the documented demo sign-in  # nosec B105
 DEMO_AGENCY = "Demo City Police Department"
 DEMO_TZ = ZoneInfo("America/New_York")
 console = Console(stderr=True)
@@ -129,7 +129,7 @@ def _make(spec_path: tuple[ClipSpec, Path]) -> Path:
 
 def plan(officers: int, clips: int, seed: int) -> tuple[list[dict[str, str]], list[ClipSpec]]:
     """Deterministic people and clip plan for ``seed``."""
-    rnd = random.Random(seed)  # noqa: S311 - a reproducible plan, not a secret
+    rnd = random.Random(seed)  # noqa: S311 - a reproducible plan, not a secret  # nosec B311
     people: list[dict[str, str]] = []
     squads = [f"{p}-{n}" for p in PRECINCTS for n in ("A", "B")]
     for i in range(officers):
@@ -181,6 +181,8 @@ def build_demo(home: Path, *, officers: int = 40, clips: int = 300, seed: int = 
         _supervisor_reviews(ctx)
         _disclosure_requests(ctx)
         _fleet(ctx, home, seed)
+        _evaluation(ctx, home, seed)
+        _policy(ctx)
         seal(ctx.sessions, ctx.signer)
         admin = _user(ctx, "admin")
         auditor = _user(ctx, "auditor")
@@ -515,7 +517,7 @@ def _dispatch(ctx: Context, home: Path, officers: int, clips: int, seed: int) ->
     if admin is None or done:
         return
     people, specs = plan(officers, clips, seed)
-    rnd = random.Random(seed + 1)  # noqa: S311 - reproducible demo data, not a secret
+    rnd = random.Random(seed + 1)  # noqa: S311 - reproducible demo data  # nosec B311
     header = list(GENERIC_COLUMNS)
     rows = []
 
@@ -841,6 +843,44 @@ def _fleet(ctx: Context, home: Path, seed: int) -> None:
             f"demo: fleet of {built.cameras} cameras and {built.docks} docks, {built.events} "
             f"device events; recall {built.recall_id}: {built.outstanding} camera(s) "
             f"outstanding (bodycam --as equipment fleet recall show {built.recall_id})"
+        )
+
+
+def _policy(ctx: Context) -> None:
+    """The example camera policy (bodycam/policy/default.toml) applied as version 1."""
+    from bodycam.policy.cli import DEFAULT_POLICY
+    from bodycam.policy.service import apply_policy, list_versions
+
+    admin = _user(ctx, "admin")
+    if admin is None or list_versions(ctx.sessions):
+        return
+    applied = apply_policy(
+        ctx.sessions,
+        actor_for(admin, "cli"),
+        DEFAULT_POLICY.read_text(encoding="utf-8"),
+        file=str(DEFAULT_POLICY),
+        base_dir=DEFAULT_POLICY.parent,
+        officer_sees_own=ctx.settings.officer_sees_own,
+        note="the example policy shipped with bodycam",
+    )
+    console.print(
+        f"demo: camera policy version {applied.version} ({applied.label}) in force, published "
+        "at /policy (bodycam policy show)"
+    )
+
+
+def _evaluation(ctx: Context, home: Path, seed: int) -> None:
+    """A finished program evaluation for the analyst: a synthetic randomized pilot."""
+    from bodycam.evaluation.demo import build_evaluation
+
+    analyst = _user(ctx, "analyst")
+    if analyst is None:
+        return
+    view = build_evaluation(ctx, actor_for(analyst, "cli"), home / "evaluation-demo", seed)
+    if view is not None:
+        console.print(
+            f"demo: program evaluation {view.id} ({view.status}) of a synthetic pilot, at "
+            f"/evaluation/{view.id} (files in {home / 'evaluation-demo'})"
         )
 
 

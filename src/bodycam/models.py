@@ -14,8 +14,13 @@ from bodycam.disclosure import share_models  # noqa: F401 - registers the share 
 from bodycam.disclosure.models import DisclosureAppeal, DisclosureRequest
 from bodycam.disclosure.release_models import DisclosureRelease
 from bodycam.evidence.models import Category, Recording, RecordingCase, RecordingEdit, RecordingTag
+from bodycam.fleet import (
+    axis_models,  # noqa: F401 - registers the Axis integration tables
+    recall_warning_models,  # noqa: F401 - registers recall warnings
+)
 from bodycam.fleet import models as fleet_models  # noqa: F401 - registers the fleet tables
 from bodycam.jobs.models import Job
+from bodycam.policy import models as policy_models  # noqa: F401 - registers the policy tables
 from bodycam.redaction.models import QCFinding, RedactedCopy, RedactionProject, RedactionTrack
 from bodycam.retention.models import DeletionItem, LegalHold, RetentionSchedule
 

@@ -27,6 +27,12 @@ def initialise(settings: Settings) -> None:
         ensure = getattr(ctx.store, "ensure_bucket", None)
         if callable(ensure):
             ensure()
+        # The release-signing (C2PA) chain is made here, beside the signing key, so that
+        # the keys folder copied to every host carries one chain: made on first use by
+        # each worker, every host would sign releases under a trust anchor of its own.
+        from bodycam.disclosure.releases import c2pa_credentials
+
+        c2pa_credentials(ctx)
         with transaction(ctx.sessions) as s:
             ensure_category(s, UNCATEGORIZED)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -19,9 +20,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bodycam import verify
+from bodycam import system_health, verify
+from bodycam.audit import overview as audit_overview
 from bodycam.audit import service as audit_service
 from bodycam.audit import trail
+from bodycam.auth import login as auth_login
+from bodycam.auth import mfa as auth_mfa
 from bodycam.auth import service as auth_service
 from bodycam.auth.actor import Actor, PermissionDenied
 from bodycam.auth.permissions import ROLE_PERMISSIONS, Permission, Role
@@ -36,6 +40,7 @@ from bodycam.disclosure import deadlines as disclosure_deadlines
 from bodycam.disclosure import discovery as disclosure_discovery
 from bodycam.disclosure import footage as disclosure_footage
 from bodycam.disclosure import holds as disclosure_holds
+from bodycam.disclosure import release_builder as disclosure_release_builder
 from bodycam.disclosure import releases as disclosure_releases
 from bodycam.disclosure import report as disclosure_report
 from bodycam.disclosure import requests as disclosure_requests
@@ -45,17 +50,25 @@ from bodycam.disclosure import workflow as disclosure_workflow
 from bodycam.disclosure.clock import DEFAULT_CLOCK
 from bodycam.disclosure.errors import DisclosureError
 from bodycam.evaluation import cost_actuals
+from bodycam.evaluation import runs as evaluation_runs
 from bodycam.evidence import service as ev
 from bodycam.evidence.service import NotFound, SearchQuery
+from bodycam.fleet import axis_service as fleet_axis
 from bodycam.fleet import events as fleet_events
 from bodycam.fleet import importing as fleet_importing
 from bodycam.fleet import imports as fleet_imports
 from bodycam.fleet import inventory as fleet_inventory
 from bodycam.fleet import recall_uploads as fleet_recall_uploads
+from bodycam.fleet import recall_warnings as fleet_recall_warnings
 from bodycam.fleet import recalls as fleet_recalls
 from bodycam.fleet import reports as fleet_reports
 from bodycam.fleet.common import FleetError
 from bodycam.jobs import service as jobs_service
+from bodycam.policy import complainant as policy_complainant
+from bodycam.policy import enforce as policy_enforce
+from bodycam.policy import scorecard as policy_scorecard
+from bodycam.policy import service as policy_service
+from bodycam.policy.document import PolicyError
 from bodycam.retention import cases, tiers
 from bodycam.retention import service as retention
 from bodycam.retention.service import RetentionError
@@ -64,8 +77,12 @@ P = Permission
 MODULES: list[ModuleType] = [
     ev,
     auth_service,
+    auth_login,
+    auth_mfa,
     audit_service,
     trail,
+    audit_overview,
+    system_health,
     verify,
     retention,
     cases,
@@ -77,6 +94,8 @@ MODULES: list[ModuleType] = [
     fleet_reports,
     fleet_recalls,
     fleet_recall_uploads,
+    fleet_recall_warnings,
+    fleet_axis,
     compliance_service,
     dashboard,
     matching_service,
@@ -94,12 +113,22 @@ MODULES: list[ModuleType] = [
     disclosure_footage,
     disclosure_shares,
     disclosure_releases,
+    disclosure_release_builder,
     disclosure_discovery,
     cost_actuals,
+    evaluation_runs,
+    policy_service,
+    policy_enforce,
+    policy_complainant,
+    policy_scorecard,
 ]
 # Errors raised after the permission check passed (the call was allowed, then failed on
 # its input): they count as "allowed".
 DOMAIN_ERRORS = (RetentionError, CadImportError, DisclosureError, FleetError, LookupError)
+DOMAIN_ERRORS += (fleet_axis.AxisError,)
+DOMAIN_ERRORS += (evaluation_runs.EvaluationError,)
+DOMAIN_ERRORS += (auth_service.AuthError,)  # MFA and token errors on their input
+DOMAIN_ERRORS += (PolicyError,)  # a bad policy, or no policy in force
 RULES = Rules.from_toml('[[policy]]\nversion = "t"\neffective_from = 2020-01-01\n')
 SCHEDULE = '[categories."Uncategorized"]\nretain = "10 years"\n'
 # Functions that take an actor but only record on its behalf, or check a permission named
@@ -116,6 +145,12 @@ NOT_GATES = {
     "release_recording",
     "add_step",
     "revoke_shares_of",  # runs in update_user's transaction, after its auth:user:manage check
+    # The camera policy's hook and its rule: run by the evidence service after its own
+    # permission and scope checks (covered by view, open_stream and edit).
+    "check_recording_access",
+    "refusal_for",
+    "warn_if_recalled",  # records on the ingesting actor's behalf, after the ingest's check
+    "queue_rematch",  # runs in import_cad's transaction; queues only for compliance:match:run
 }
 
 ROLES = {  # role -> the test department's user of that role
@@ -274,6 +309,52 @@ def _reads_reviews(p: frozenset[Permission], role: str) -> bool:
     return bool({P.COMPLIANCE_REVIEW_VIEW, P.COMPLIANCE_REVIEW_PERFORM} & p)
 
 
+def _o2(w: World) -> Actor:
+    from bodycam.auth.models import User
+
+    with w.ctx.sessions() as s:
+        user = s.scalars(select(User).where(User.username == "o2")).one()
+        return auth_service.actor_for(user, "t")
+
+
+def _token_of(w: World, owner: Actor) -> str:
+    """A new API token of ``owner``, for a revoke to act on."""
+    return _tx(w, auth_service.issue_token, owner, f"t{next(_n)}").id
+
+
+def _locked_name(w: World) -> str:
+    """A user name locked by failed sign-ins, for an unlock to act on."""
+    from bodycam.auth.models import LoginThrottle
+    from bodycam.ids import utcnow
+
+    name = f"locked{next(_n)}"
+    with transaction(w.ctx.sessions) as s:
+        s.add(LoginThrottle(username=name, failures=5, locked_at=utcnow()))
+    return name
+
+
+def _forget_mfa(w: World, actor: Actor) -> None:
+    from sqlalchemy import delete
+
+    from bodycam.auth.models import RecoveryCode, UserTotp
+
+    with transaction(w.ctx.sessions) as s:
+        s.execute(delete(RecoveryCode).where(RecoveryCode.user_id == actor.user_id))
+        s.execute(delete(UserTotp).where(UserTotp.user_id == actor.user_id))
+
+
+def _enrol(w: World, actor: Actor) -> str:
+    """Enrol ``actor`` afresh (with the previous step's code); returns the current code."""
+    import time
+
+    import pyotp
+
+    _forget_mfa(w, actor)
+    secret = _tx(w, auth_mfa.begin_enrolment, actor, "PD").secret
+    _tx(w, auth_mfa.confirm_enrolment, actor, pyotp.TOTP(secret).at(time.time() - 30))
+    return pyotp.TOTP(secret).now()
+
+
 CASES = [
     Case(
         "retry_job",
@@ -344,6 +425,44 @@ CASES = [
         lambda p, r: P.USER_MANAGE in p,
     ),
     Case("issue_token", lambda w, a: _tx(w, auth_service.issue_token, a, "t"), lambda p, r: True),
+    # Issue 12: token management, lockout, TOTP (every user manages their own).
+    Case("list_tokens", lambda w, a: _tx(w, auth_service.list_tokens, a), lambda p, r: True),
+    Case(
+        "list_tokens",
+        lambda w, a: _tx(w, auth_service.list_tokens, a, "o2"),
+        lambda p, r: P.USER_MANAGE in p,
+    ),
+    Case(
+        "revoke_token",
+        lambda w, a: _tx(w, auth_service.revoke_token, a, _token_of(w, a)),
+        lambda p, r: True,
+    ),
+    Case(
+        "revoke_token",
+        lambda w, a: _tx(w, auth_service.revoke_token, a, _token_of(w, _o2(w))),
+        lambda p, r: P.USER_MANAGE in p,
+    ),
+    Case(
+        "unlock",
+        lambda w, a: _tx(w, auth_login.unlock, a, _locked_name(w)),
+        lambda p, r: P.USER_MANAGE in p,
+    ),
+    Case(
+        "begin_enrolment",
+        lambda w, a: (_forget_mfa(w, a), _tx(w, auth_mfa.begin_enrolment, a, "PD")),
+        lambda p, r: True,
+    ),
+    Case("confirm_enrolment", lambda w, a: _enrol(w, a), lambda p, r: True),
+    Case(
+        "new_recovery_codes",
+        lambda w, a: _tx(w, auth_mfa.new_recovery_codes, a, _enrol(w, a)),
+        lambda p, r: True,
+    ),
+    Case(
+        "reset_mfa",
+        lambda w, a: _tx(w, auth_mfa.reset_mfa, a, (_enrol(w, _o2(w)), "o2")[1]),
+        lambda p, r: P.USER_MANAGE in p,
+    ),
     Case(
         "recording_trail",
         lambda w, a: trail.recording_trail(w.ctx.sessions, a, w.own),
@@ -360,6 +479,38 @@ CASES = [
         lambda p, r: P.AUDIT_EXPORT in p,
     ),
     Case("verify_all", lambda w, a: verify.verify_all(w.ctx, a), lambda p, r: P.AUDIT_VERIFY in p),
+    Case(
+        "verify_audit_since",
+        lambda w, a: verify.verify_audit_since(w.ctx, a),
+        lambda p, r: P.AUDIT_VERIFY in p,
+    ),
+    Case(
+        "search_log",
+        lambda w, a: audit_overview.search_log(w.ctx.sessions, a, audit_overview.AuditQuery()),
+        lambda p, r: P.AUDIT_VIEW in p,
+    ),
+    Case(
+        "access_report",
+        lambda w, a: audit_overview.access_report(w.ctx.sessions, a, recording_id=w.own),
+        lambda p, r: P.AUDIT_VIEW in p,
+    ),
+    Case(
+        "activity_counts",
+        lambda w, a: audit_overview.activity_counts(
+            w.ctx.sessions, a, datetime(2020, 1, 1, tzinfo=UTC)
+        ),
+        lambda p, r: P.AUDIT_VIEW in p,
+    ),
+    Case(
+        "verification_status",
+        lambda w, a: audit_overview.verification_status(w.ctx, a),
+        lambda p, r: bool({P.AUDIT_VIEW, P.AUDIT_VERIFY} & p),
+    ),
+    Case(
+        "system_health",
+        lambda w, a: system_health.system_health(w.ctx, a),
+        lambda p, r: P.SYSTEM_HEALTH_VIEW in p,
+    ),
     Case(
         "import_schedule",
         lambda w, a: retention.import_schedule(w.ctx.sessions, a, SCHEDULE),
@@ -444,6 +595,13 @@ CASES = [
     Case(
         "run_matching",
         lambda w, a: matching_service.run_matching(w.ctx.sessions, a, RULES),
+        lambda p, r: P.COMPLIANCE_MATCH in p,
+    ),
+    Case(
+        "queue_matching",
+        lambda w, a: matching_service.queue_matching(
+            w.ctx.sessions, a, '[[policy]]\nversion = "t"\neffective_from = 2020-01-01\n'
+        ),
         lambda p, r: P.COMPLIANCE_MATCH in p,
     ),
     Case("results", lambda w, a: matching_service.results(w.ctx.sessions, a), _reads_compliance),
@@ -595,6 +753,21 @@ CASES = [
         lambda p, r: P.DISCLOSURE_RELEASE_BUILD in p,
     ),
     Case(
+        "release_choices",
+        lambda w, a: disclosure_release_builder.release_choices(w.ctx, a, _request(w)),
+        lambda p, r: P.DISCLOSURE_RELEASE_BUILD in p,
+    ),
+    Case(
+        "queue_release",  # nothing ticked: refused on its input once allowed
+        lambda w, a: disclosure_release_builder.queue_release(w.ctx, a, _request(w), []),
+        lambda p, r: P.DISCLOSURE_RELEASE_BUILD in p,
+    ),
+    Case(
+        "release_build",  # no such build: refused on its input once allowed
+        lambda w, a: disclosure_release_builder.release_build(w.ctx, a, _request(w), "NOPE"),
+        lambda p, r: P.DISCLOSURE_RELEASE_BUILD in p,
+    ),
+    Case(
         "build_bundle",  # a case with no recording: refused on its input once allowed
         lambda w, a: disclosure_discovery.build_bundle(
             w.ctx, a, "NO-SUCH-CASE", w.ctx.settings.resolved_home / f"bundle-{next(_n)}"
@@ -615,6 +788,27 @@ CASES = [
         "cost_actuals",
         lambda w, a: cost_actuals.cost_actuals(w.ctx.sessions, a),
         lambda p, r: P.EVALUATION_COST_VIEW in p,
+    ),
+    # Evaluations: no configuration, or an unknown id: refused on the input once allowed.
+    Case(
+        "create_evaluation",
+        lambda w, a: evaluation_runs.create_evaluation(_evaluations(w), a, None, []),
+        lambda p, r: P.EVALUATION_RUN in p,
+    ),
+    Case(
+        "list_evaluations",
+        lambda w, a: evaluation_runs.list_evaluations(_evaluations(w), a),
+        lambda p, r: P.EVALUATION_VIEW in p,
+    ),
+    Case(
+        "get_evaluation",
+        lambda w, a: evaluation_runs.get_evaluation(_evaluations(w), a, "NOPE"),
+        lambda p, r: P.EVALUATION_VIEW in p,
+    ),
+    Case(
+        "report_file",
+        lambda w, a: evaluation_runs.report_file(_evaluations(w), a, "NOPE", "report.pdf"),
+        lambda p, r: P.EVALUATION_VIEW in p,
     ),
     Case(
         "create_share",
@@ -649,6 +843,12 @@ CASES = [
         lambda p, r: P.SHARE_MANAGE in p,
     ),
     Case("list_jobs", lambda w, a: jobs_service.list_jobs(w.ctx.sessions, a), lambda p, r: True),
+    Case("page_jobs", lambda w, a: jobs_service.page_jobs(w.ctx.sessions, a), lambda p, r: True),
+    Case(
+        "page_jobs",
+        lambda w, a: jobs_service.page_jobs(w.ctx.sessions, a, everyone=True),
+        lambda p, r: P.JOBS_VIEW in p,
+    ),
     Case(
         "list_jobs",
         lambda w, a: jobs_service.list_jobs(w.ctx.sessions, a, everyone=True),
@@ -784,10 +984,135 @@ CASES = [
         lambda w, a: fleet_recalls.show_campaign(w.ctx.sessions, a, "NOPE"),
         lambda p, r: P.FLEET_VIEW in p,
     ),
+    # The camera policy: apply, statements, complainant sessions, scorecard. Each call acts
+    # on nothing in the way (bad text, no policy in force, an unknown session).
+    Case(
+        "apply_policy",
+        lambda w, a: policy_service.apply_policy(
+            w.ctx.sessions, a, "[policy", file="p.toml", base_dir=Path(".")
+        ),
+        lambda p, r: P.POLICY_MANAGE in p,
+    ),
+    Case(
+        "record_statement",
+        lambda w, a: policy_enforce.record_statement(
+            w.ctx.sessions, a, officer_badge="1001", event=f"E-{next(_n)}"
+        ),
+        lambda p, r: P.POLICY_STATEMENT in p and (P.RECORDING_VIEW_ANY in p or r == "supervisor"),
+    ),
+    Case(
+        "record_statement",
+        lambda w, a: policy_enforce.record_statement(
+            w.ctx.sessions, a, officer_badge="2001", event=f"E-{next(_n)}"
+        ),
+        lambda p, r: P.POLICY_STATEMENT in p and P.RECORDING_VIEW_ANY in p,
+    ),
+    Case(
+        "list_statements",
+        lambda w, a: policy_enforce.list_statements(w.ctx.sessions, a),
+        lambda p, r: P.POLICY_STATEMENT in p,
+    ),
+    Case(
+        "arrange_session",
+        lambda w, a: policy_complainant.arrange_session(
+            _sharing(w),
+            a,
+            complaint_number="IA-1",
+            complainant_name="x",
+            complainant_email="x@example.org",
+            supervisor="sgt_a",
+            recordings=[w.own],
+        ),
+        lambda p, r: P.POLICY_COMPLAINANT in p,
+    ),
+    Case(
+        "end_session",
+        lambda w, a: policy_complainant.end_session(_sharing(w), a, "NOPE", "x"),
+        lambda p, r: P.POLICY_COMPLAINANT in p,
+    ),
+    Case(
+        "list_sessions",
+        lambda w, a: policy_complainant.list_sessions(_sharing(w), a),
+        lambda p, r: P.POLICY_COMPLAINANT in p,
+    ),
+    Case(
+        "score",
+        lambda w, a: policy_scorecard.score(w.ctx, a),
+        lambda p, r: P.POLICY_SCORECARD in p,
+    ),
+    Case(
+        "write_scorecard",
+        lambda w, a: policy_scorecard.write_scorecard(
+            w.ctx, a, w.ctx.settings.resolved_home / "scorecard"
+        ),
+        lambda p, r: P.POLICY_SCORECARD in p,
+    ),
     Case(
         "recalled_uploads",
         lambda w, a: fleet_recall_uploads.recalled_uploads(w.ctx.sessions, a),
         lambda p, r: P.FLEET_VIEW in p,
+    ),
+]
+
+
+def _evaluations(w: World) -> evaluation_runs.Library:
+    return evaluation_runs.Library.from_context(w.ctx)
+
+
+def _axis(w: World) -> fleet_axis.AxisStore:
+    return fleet_axis.AxisStore.from_context(w.ctx)
+
+
+def _empty_body(w: World) -> fleet_axis.Body:
+    return fleet_axis.BodyWriter(_axis(w)).finish()
+
+
+def _axis_grant(p: frozenset[Permission], role: str) -> bool:
+    return P.FLEET_AXIS_UPLOAD in p
+
+
+CASES += [
+    Case(
+        "list_warnings",
+        lambda w, a: fleet_recall_warnings.list_warnings(w.ctx.sessions, a),
+        lambda p, r: P.FLEET_VIEW in p,
+    ),
+    Case(
+        "put_container",
+        lambda w, a: fleet_axis.put_container(_axis(w), a, "Users", {}),
+        _axis_grant,
+    ),
+    Case(
+        "post_container",
+        lambda w, a: fleet_axis.post_container(_axis(w), a, "u_AX-1_1", {}),
+        _axis_grant,
+    ),
+    Case(
+        "container_info",
+        lambda w, a: fleet_axis.container_info(_axis(w), a, "Users"),
+        _axis_grant,
+    ),
+    Case("list_containers", lambda w, a: fleet_axis.list_containers(_axis(w), a), _axis_grant),
+    Case("check_put", lambda w, a: fleet_axis.check_put(_axis(w), a, "Users", "u", 0), _axis_grant),
+    Case(
+        "put_object",
+        lambda w, a: fleet_axis.put_object(_axis(w), a, "Devices", "AX-P", _empty_body(w), {}),
+        _axis_grant,
+    ),
+    Case(
+        "post_object",
+        lambda w, a: fleet_axis.post_object(_axis(w), a, "Users", "nobody", {}),
+        _axis_grant,
+    ),
+    Case(
+        "object_info",
+        lambda w, a: fleet_axis.object_info(_axis(w), a, "System", "Capability.json"),
+        _axis_grant,
+    ),
+    Case(
+        "complete_container",
+        lambda w, a: fleet_axis.complete_container(_axis(w), a, "u_AX-1_1"),
+        _axis_grant,
     ),
 ]
 

@@ -91,6 +91,9 @@ REDACT = frozenset({P.REDACTION_MANAGE})
 REQUEST = "a public-records request the clerk logged for the call (its number is the id)"
 RECALL = "a recall of a camera, both made for the call"
 SHARE = "a share of o1's recording the clerk made for the call (id: its id, or its link's token)"
+QUARANTINED_JOB = "a quarantined job of the clerk, made for the call (its creator, or jobs:view)"
+EVALUATION = "an evaluation the analyst stored, its report written (made once)"
+NEW_EVALUATION = "an upload of the small pilot of test_evaluation_pages (id: what it stored)"
 
 
 @dataclass(frozen=True)
@@ -126,12 +129,48 @@ RULES: dict[tuple[str, str], Rule] = {
     # Any signed-in user.
     ("GET", "/api/v1/me"): Rule(SIGNED_IN),
     # Footage roles are sent on to the recordings list; the others get their home page.
-    ("GET", "/"): Rule(SIGNED_IN, ok="/recordings or 200"),
+    ("GET", "/"): Rule(SIGNED_IN),
     ("POST", "/logout"): Rule(SIGNED_IN, ok="/login"),
+    # One's own account (issue 12): TOTP enrolment, recovery codes, API tokens. The code step
+    # and the cancel of a half-done sign-in are public; without one they go back to /login.
+    ("GET", "/account"): Rule(SIGNED_IN),
+    ("GET", "/account/mfa"): Rule(SIGNED_IN),
+    ("POST", "/account/mfa"): Rule(SIGNED_IN),
+    ("POST", "/account/mfa/recovery-codes"): Rule(SIGNED_IN),
+    ("POST", "/account/tokens"): Rule(SIGNED_IN),
+    ("POST", "/account/tokens/{token_id}/revoke"): Rule(SIGNED_IN, ok="/account?done=revoked"),
+    ("GET", "/login/code"): Rule(PUBLIC, ok="/login"),
+    ("POST", "/login/code"): Rule(PUBLIC, ok="/login"),
+    ("POST", "/login/cancel"): Rule(PUBLIC, ok="/login"),
     # Users.
     ("GET", "/api/v1/users"): Rule(perms(P.USER_VIEW)),
+    # User administration and system health pages (each change on a user made for the call).
+    ("GET", "/admin/users"): Rule(perms(P.USER_VIEW)),
+    ("POST", "/admin/users"): Rule(perms(P.USER_MANAGE), ok="/admin/users?done=created"),
+    ("POST", "/admin/users/{username}/role"): Rule(
+        perms(P.USER_MANAGE), ok="/admin/users?done=role"
+    ),
+    ("POST", "/admin/users/{username}/active"): Rule(
+        perms(P.USER_MANAGE), ok="/admin/users?done=disabled"
+    ),
+    ("GET", "/admin/health"): Rule(perms(P.SYSTEM_HEALTH_VIEW)),
+    # The whole audit log: search and the "who viewed what" report.
+    ("GET", "/audit"): Rule(perms(P.AUDIT_VIEW)),
+    ("GET", "/audit/access"): Rule(perms(P.AUDIT_VIEW)),
     # Fleet: device events sent by docks.
     ("POST", "/api/v1/fleet/events"): Rule(perms(P.FLEET_EVENTS_INGEST)),
+    # The Axis Body Worn Integration API (Swift subset): the account of a Body Worn System.
+    ("GET", "/axis/auth/v1.0"): Rule(perms(P.FLEET_AXIS_UPLOAD)),
+    ("GET", "/axis/v1/{account}"): Rule(perms(P.FLEET_AXIS_UPLOAD)),
+    ("HEAD", "/axis/v1/{account}"): Rule(perms(P.FLEET_AXIS_UPLOAD)),
+    ("PUT", "/axis/v1/{account}/{container}"): Rule(perms(P.FLEET_AXIS_UPLOAD)),
+    ("POST", "/axis/v1/{account}/{container}"): Rule(perms(P.FLEET_AXIS_UPLOAD)),
+    ("GET", "/axis/v1/{account}/{container}"): Rule(perms(P.FLEET_AXIS_UPLOAD)),
+    ("HEAD", "/axis/v1/{account}/{container}"): Rule(perms(P.FLEET_AXIS_UPLOAD)),
+    ("PUT", "/axis/v1/{account}/{container}/{name:path}"): Rule(perms(P.FLEET_AXIS_UPLOAD)),
+    ("POST", "/axis/v1/{account}/{container}/{name:path}"): Rule(perms(P.FLEET_AXIS_UPLOAD)),
+    ("GET", "/axis/v1/{account}/{container}/{name:path}"): Rule(perms(P.FLEET_AXIS_UPLOAD)),
+    ("HEAD", "/axis/v1/{account}/{container}/{name:path}"): Rule(perms(P.FLEET_AXIS_UPLOAD)),
     # Evidence API.
     ("POST", "/api/v1/recordings"): Rule(perms(P.RECORDING_INGEST), on=OFFICER),
     # Resumable uploads (tus): discovery is public; an upload is its creator's, for an officer
@@ -214,6 +253,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/redaction/projects/{project_id}/preview"): Rule(REDACT, on=RECORDING),
     ("POST", "/api/v1/redaction/projects/{project_id}/render"): Rule(REDACT, on=RECORDING),
     ("GET", "/api/v1/redaction/jobs/{job_id}"): Rule(perms(), on=JOB),
+    # Jobs: everyone lists their own; one job by its creator or with system:jobs:view.
+    ("GET", "/api/v1/jobs"): Rule(SIGNED_IN),
+    ("GET", "/api/v1/jobs/{job_id}"): Rule(perms(), on=JOB),
+    ("POST", "/api/v1/jobs/{job_id}/retry"): Rule(perms(), on=QUARANTINED_JOB),
+    ("GET", "/jobs"): Rule(SIGNED_IN),
+    ("POST", "/jobs/{job_id}/retry"): Rule(
+        perms(), on=QUARANTINED_JOB, ok="/jobs?status=quarantined&done=retried"
+    ),
     ("GET", "/api/v1/redaction/copies/{copy_id}"): Rule(REDACT, on=RECORDING),
     ("GET", "/api/v1/redaction/copies/{copy_id}/content"): Rule(REDACT, on=RECORDING),
     ("GET", "/recordings/{recording_id}/redaction"): Rule(REDACT, on=RECORDING),
@@ -230,6 +277,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/requests/report"): Rule(perms(P.DISCLOSURE_VIEW)),
     ("GET", "/requests/{number}"): Rule(perms(P.DISCLOSURE_VIEW), on=REQUEST),
     ("GET", "/requests/{number}/search"): Rule(perms(P.DISCLOSURE_MANAGE), on=REQUEST),
+    # The release builder: an approved copy of o1's recording, the request in review.
+    ("GET", "/requests/{number}/release"): Rule(perms(P.DISCLOSURE_RELEASE_BUILD), on=REQUEST),
+    ("POST", "/requests/{number}/release"): Rule(
+        perms(P.DISCLOSURE_RELEASE_BUILD), on=REQUEST, ok="/requests/{id}/release"
+    ),
     ("POST", "/requests/{number}/status"): Rule(
         perms(P.DISCLOSURE_MANAGE), on=REQUEST, ok="/requests/{id}?done=status"
     ),
@@ -282,7 +334,24 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/s/{token}"): Rule(PUBLIC, on=SHARE, ok="/s/{id}"),
     ("POST", "/s/{token}/close"): Rule(PUBLIC, on=SHARE, ok="/s/{id}"),
     ("GET", "/s/{token}/items/{position}/video"): Rule(PUBLIC, on=SHARE),
+    ("GET", "/s/{token}/progress"): Rule(PUBLIC, on=SHARE),
     ("GET", "/s/{token}/items/{position}/download"): Rule(PUBLIC, on=SHARE),
+    # The published camera policy: public, no sign-in (call() publishes one version first).
+    ("GET", "/policy"): Rule(PUBLIC),
+    ("GET", "/policy/versions"): Rule(PUBLIC),
+    ("GET", "/policy/versions/{version}"): Rule(PUBLIC),
+    ("GET", "/policy/diff"): Rule(PUBLIC),
+    # Program evaluation (analysts run, auditors read too) and the cost dashboard.
+    ("GET", "/evaluation"): Rule(perms(P.EVALUATION_VIEW)),
+    ("POST", "/evaluation"): Rule(
+        perms(P.EVALUATION_RUN), on=NEW_EVALUATION, ok="/evaluation/{id}"
+    ),
+    ("GET", "/evaluation/{evaluation_id}"): Rule(perms(P.EVALUATION_VIEW), on=EVALUATION),
+    ("GET", "/evaluation/{evaluation_id}/files/{name}"): Rule(
+        perms(P.EVALUATION_VIEW), on=EVALUATION
+    ),
+    ("GET", "/cost"): Rule(perms(P.EVALUATION_COST_VIEW)),
+    ("GET", "/cost/actuals"): Rule(perms(P.EVALUATION_COST_VIEW)),
 }
 
 CALLERS = [None, "o1", "sgt_a", "clerk", "auditor", "external", "equipment", "analyst", "admin"]
@@ -362,6 +431,7 @@ class World:
     sessions: dict[str, tuple[str, str]] = field(default_factory=dict)
     redaction: dict[str, tuple[str, str]] = field(default_factory=dict)  # recording: project, copy
     job: Target = field(default_factory=lambda: Target("a render job of the clerk"))
+    evaluation: Target = field(default_factory=lambda: Target(EVALUATION))
 
 
 def _dispatch_events(ctx: Context, dept, folder: Path) -> None:
@@ -483,7 +553,7 @@ def granted(rule: Rule, user: User | None, target: Target | None) -> bool:
             and user.squad_id == target.owner.squad_id
             and user.id != target.owner.id
         )
-    if rule.on == JOB:
+    if rule.on in (JOB, QUARANTINED_JOB):
         return user.username == "clerk" or P.JOBS_VIEW in held
     if rule.on == COMPLIANCE_OF:
         assert target is not None and target.owner is not None
@@ -516,7 +586,11 @@ def targets(rule: Rule, w: World) -> list[Target | None]:
         ]
     if rule.on == JOB:
         return [w.job]
-    if rule.on in (REQUEST, RECALL, SHARE):  # call() makes the object and sets the id
+    if rule.on == EVALUATION:
+        return [w.evaluation]
+    if rule.on == NEW_EVALUATION:
+        return [Target(rule.on)]
+    if rule.on in (REQUEST, RECALL, SHARE, QUARANTINED_JOB):  # call() makes it, sets the id
         return [Target(rule.on)]
     return [None]
 
@@ -669,6 +743,29 @@ def _redaction_ids(w: World, target: Target) -> tuple[str, str]:
     return w.redaction[target.id]
 
 
+def _jobs_call(
+    w: World, method: str, path: str, target: Target | None, csrf: str
+) -> tuple[str, dict]:
+    """A job route: on the clerk's job (GET), or a quarantined one made for the call."""
+    assert w.ctx is not None and target is not None
+    if method == "GET":
+        target = w.job
+    if method == "POST" or not target.id:
+        with transaction(w.ctx.sessions) as s:
+            job = Job(
+                kind="redaction.render",
+                params={},
+                created_by=w.users["clerk"].id,
+                status="quarantined" if method == "POST" else "done",
+                error="the file is not a video" if method == "POST" else "",
+            )
+            s.add(job)
+            s.flush()
+            target.id = job.id
+    url = path.replace("{job_id}", target.id)
+    return url, ({"data": {"csrf": csrf}} if not url.startswith("/api/") else {})
+
+
 def _redaction_call(
     w: World, method: str, path: str, target: Target | None, csrf: str
 ) -> tuple[str, dict]:
@@ -816,6 +913,12 @@ def _disclosure_call(
         vault = Vault(w.ctx.sessions, w.ctx.store, w.ctx.settings.officer_sees_own)
         footage.attach(vault, clerk, number, [o1_stop])
         form = {"recording": o1_stop, "reason": "not it"}
+    elif path.endswith("/release"):
+        vault = Vault(w.ctx.sessions, w.ctx.store, w.ctx.settings.officer_sees_own)
+        footage.attach(vault, clerk, number, [o1_stop])
+        for step in ("acknowledged", "searching", "review"):
+            workflow.change_status(w.ctx.sessions, clerk, number, step)
+        form = {"copy": _approved_copy(w, o1_stop)}
     elif path.endswith(("/appeals", "/appeals/decide")):
         workflow.change_status(w.ctx.sessions, clerk, number, "denied", exemption="none found")
         form = {"grounds": "records exist"}
@@ -823,6 +926,37 @@ def _disclosure_call(
             appeals.file_appeal(w.ctx.sessions, clerk, number, "records exist")
             form = {"outcome": "denied"}
     return url, {"data": {"csrf": csrf, **form}}
+
+
+def _approved_copy(w: World, recording_id: str) -> str:
+    """An approved redacted copy of ``recording_id`` (the original's bytes, an empty plan)."""
+    assert w.ctx is not None
+    clerk = w.users["clerk"].id
+    with transaction(w.ctx.sessions) as s:
+        rec = s.get(Recording, recording_id)
+        plan = RedactionPlan().to_json()
+        project = RedactionProject(
+            recording_id=rec.id, source_sha256=rec.sha256, created_by=clerk, plan=plan
+        )
+        s.add(project)
+        s.flush()
+        copy = RedactedCopy(
+            project_id=project.id,
+            recording_id=rec.id,
+            source_sha256=rec.sha256,
+            sha256=rec.sha256,
+            size_bytes=rec.size_bytes,
+            plan=plan,
+            plan_hash="0" * 64,
+            engine="test",
+            detector="test",
+            qc_threshold=0.5,
+            status=CopyStatus.APPROVED.value,
+            created_by=clerk,
+        )
+        s.add(copy)
+        s.flush()
+        return copy.id
 
 
 def _fleet_call(
@@ -904,6 +1038,50 @@ def _release_call(w: World, path: str) -> str:
     return path.replace("{release_id}", release_id).replace("{name:path}", entry["name"])
 
 
+def _evaluation_call(
+    w: World, method: str, path: str, target: Target | None, csrf: str
+) -> tuple[str, dict]:
+    """The URL and form of an evaluation page: an upload of the small pilot, or the
+    evaluation the analyst stored once (its job run, so its report can be downloaded)."""
+    from bodycam.evaluation.runs import Library, Upload, create_evaluation
+    from bodycam.jobs.runner import load_handlers, run_job
+    from tests.web.test_evaluation_pages import pilot_files
+
+    assert w.ctx is not None
+    files = pilot_files()
+    if (method, path) == ("POST", "/evaluation"):
+        parts = [("config", ("report.toml", files.pop("report.toml").encode(), "text/plain"))]
+        parts += [("data", (name, text.encode(), "text/plain")) for name, text in files.items()]
+        return path, {"data": {"csrf": csrf}, "files": parts}
+    if "{evaluation_id}" not in path:
+        return path, {}
+    assert target is not None
+    if not target.id:
+        import io
+
+        config = Upload("report.toml", io.BytesIO(files.pop("report.toml").encode()))
+        data = [Upload(name, io.BytesIO(text.encode())) for name, text in files.items()]
+        analyst = actor_for(w.users["analyst"], "test")
+        view = create_evaluation(Library.from_context(w.ctx), analyst, config, data)
+        load_handlers()
+        assert run_job(w.ctx, view.job_id).status == "done"
+        target.id = view.id
+    url = path.replace("{evaluation_id}", target.id).replace("{name}", "report.pdf")
+    return url, {}
+
+
+def _newest_evaluation(w: World) -> str:
+    """The id of the evaluation stored last (ids sort by time), or ''."""
+    from bodycam.evaluation.runs import Library
+
+    assert w.ctx is not None
+    folder = Library.from_context(w.ctx).folder
+    if not folder.is_dir():
+        return ""
+    names = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+    return names[-1] if names else ""
+
+
 def _share_call(
     w: World, method: str, path: str, target: Target | None, csrf: str
 ) -> tuple[str, dict, str]:
@@ -948,8 +1126,132 @@ def _share_call(
     if (method, path) == ("POST", "/s/{token}"):
         return url, {"data": {"code": issued.code}}, ""
     secret = share_access.exchange_code(sharing, issued.token, issued.code).secret
+    if path.endswith(("/video", "/download")):  # what the share.watermark job does
+        share_access.prepare_item(sharing, issued.view.id, 1)
     kw = {"headers": {"Range": "bytes=0-9"}} if path.endswith("/video") else {}
     return url, kw, f"{SHARE_COOKIE}={secret}"
+
+
+def _axis_call(w: World, method: str, path: str, who: str | None) -> tuple[str, dict, dict]:
+    """URL, headers and body of an Axis API call: the registries and a recording container
+    (made for the call by the equipment unit's BWS account) exist; the caller's own token."""
+    import uuid
+
+    from bodycam.fleet import axis_service as axis
+
+    assert w.ctx is not None
+    store = axis.AxisStore.from_context(w.ctx)
+    eq = actor_for(w.users["equipment"], "test")
+    user, serial = "perm-user", "AXIS-PERM"
+    for registry, key, meta in (("Users", user, {"Userid": "1001"}), ("Devices", serial, {})):
+        writer = axis.BodyWriter(store)
+        axis.put_object(store, eq, registry, key, writer.finish(), meta)
+    w.serial[0] += 1
+    container = f"{user}_{serial}_{w.serial[0]}"
+    axis.put_container(store, eq, container, {})
+    secret = w.tokens[who].removeprefix("Bearer ") if who else ""
+    headers = {"X-Auth-Token": secret} if who else {}
+    if path == "/axis/auth/v1.0":
+        name = w.users[who].username if who else ""
+        return path, {"X-Auth-User": name, "X-Auth-Key": secret} if who else {}, {}
+    account = f"AUTH_{w.users[who].username}" if who else "AUTH_nobody"
+    url = path.replace("{account}", account)
+    if "{name:path}" in path:
+        if method == "PUT":
+            url = url.replace("{container}/{name:path}", f"Users/{uuid.uuid4()}")
+        elif method == "GET":
+            url = url.replace("{container}/{name:path}", "System/Capability.json")
+        else:
+            url = url.replace("{container}/{name:path}", f"Users/{user}")
+        headers["X-Object-Meta-Name"] = "Perm Test"
+    elif method == "PUT":
+        url = url.replace("{container}", container + "-new")
+    else:
+        url = url.replace("{container}", container)
+        headers["X-Container-Meta-Note"] = "checked"
+    return url, headers, {}
+
+
+def _admin_call(w: World, method: str, path: str, csrf: str) -> tuple[str, dict]:
+    """A user administration form, on a user made for the call (the clerk's stand-in)."""
+    from bodycam.auth.service import create_user
+
+    assert w.ctx is not None
+    if method == "GET":
+        return path, {}
+    w.serial[0] += 1
+    name = f"perm_user_{w.serial[0]}"
+    if path == "/admin/users":
+        return path, {"data": {"csrf": csrf, "username": name, "role": "analyst"}}
+    with transaction(w.ctx.sessions) as s:
+        create_user(s, None, name, "records_clerk")
+    form = {"role": "analyst"} if path.endswith("/role") else {"active": "0"}
+    return path.replace("{username}", name), {"data": {"csrf": csrf, **form}}
+
+
+def _policy_call(w: World, path: str) -> str:
+    """The URL of a policy page, with the example policy published as version 1."""
+    from bodycam.policy.cli import DEFAULT_POLICY
+    from bodycam.policy.models import PolicyVersion
+
+    assert w.ctx is not None
+    with transaction(w.ctx.sessions) as s:
+        if s.get(PolicyVersion, 1) is None:
+            body = DEFAULT_POLICY.read_text(encoding="utf-8")
+            s.add(
+                PolicyVersion(
+                    version=1,
+                    label="example",
+                    title="Body-worn camera policy",
+                    effective_from=datetime(2026, 1, 1, tzinfo=UTC),
+                    body=body,
+                    sha256=hashlib.sha256(body.encode()).hexdigest(),
+                    rules_file="recording-rules.toml",
+                    rules_body=DEFAULT_POLICY.with_name("recording-rules.toml").read_text(),
+                    rules_sha256="0" * 64,
+                    retention_version=0,
+                    clock_version=0,
+                    applied_by=w.users["admin"].id,
+                )
+            )
+    return path.replace("{version}", "1")
+
+
+def _forget_mfa(w: World, who: str) -> None:
+    from sqlalchemy import delete
+
+    from bodycam.auth.models import RecoveryCode, UserTotp
+
+    assert w.ctx is not None
+    with transaction(w.ctx.sessions) as s:
+        s.execute(delete(RecoveryCode).where(RecoveryCode.user_id == w.users[who].id))
+        s.execute(delete(UserTotp).where(UserTotp.user_id == w.users[who].id))
+
+
+def _account_call(w: World, path: str, who: str, csrf: str) -> tuple[str, dict]:
+    """The form of an /account write, as ``who``: a code of a fresh authenticator, a token."""
+    import time
+
+    import pyotp
+
+    from bodycam.auth import mfa
+    from bodycam.auth.service import issue_token
+
+    assert w.ctx is not None
+    actor = actor_for(w.users[who], "test")
+    if path.startswith("/account/mfa"):
+        _forget_mfa(w, who)
+        with transaction(w.ctx.sessions) as s:
+            totp = pyotp.TOTP(mfa.begin_enrolment(s, actor, "PD").secret)
+        if path.endswith("/recovery-codes"):  # enrolled already, with the previous code
+            with transaction(w.ctx.sessions) as s:
+                mfa.confirm_enrolment(s, actor, totp.at(time.time() - 30))
+        return path, {"data": {"csrf": csrf, "code": totp.now()}}
+    if "{token_id}" in path:
+        with transaction(w.ctx.sessions) as s:
+            token_id = issue_token(s, actor, "to revoke", 1).id
+        return path.replace("{token_id}", token_id), {"data": {"csrf": csrf}}
+    return path, {"data": {"csrf": csrf, "name": "perm test", "days": "1"}}
 
 
 def call(
@@ -1001,6 +1303,17 @@ def call(
         headers |= kw.pop("headers", {})
     if path.startswith("/releases"):
         url = _release_call(w, path)
+    if path.startswith("/policy"):
+        url = _policy_call(w, path)
+    if path.startswith("/evaluation"):
+        url, kw = _evaluation_call(w, method, path, target, csrf)
+    if path.startswith("/admin/users"):
+        url, kw = _admin_call(w, method, path, csrf)
+    if "{job_id}" in path and not path.startswith("/api/v1/redaction"):
+        url, kw = _jobs_call(w, method, path, target, csrf)
+    if path.startswith("/axis/"):
+        url, axis_headers, kw = _axis_call(w, method, path, who)
+        headers = axis_headers
     if path.startswith("/api/v1/uploads"):
         url, tus_headers, kw = _upload_call(w, method, path, who, target)
         headers |= tus_headers
@@ -1028,6 +1341,8 @@ def call(
         }
     elif path == "/logout":
         kw = {"data": {"csrf": csrf}}
+    elif path.startswith("/account/") and method == "POST" and who:
+        url, kw = _account_call(w, path, who, csrf)
     elif (method, path) == ("POST", "/login"):
         token = client.get("/login").text.split('name="login_token" value="')[1].split('"')[0]
         kw = {"data": {"username": "admin", "password": PASSWORD, "login_token": token}}
@@ -1035,6 +1350,10 @@ def call(
         kw = {"json": [_fleet_event(w)]}
     resp = client.request(method, url, headers=headers, **kw)
     client.cookies.clear()  # each call carries only the credentials given above
+    if path.startswith("/account/mfa") and who:  # leave no authenticator behind (POST /login)
+        _forget_mfa(w, who)
+    if (method, path) == ("POST", "/evaluation") and target is not None:
+        target.id = _newest_evaluation(w)  # what the upload stored, if it stored one
     return resp
 
 
@@ -1048,6 +1367,8 @@ def succeeded(resp, rule: Rule, target: Target | None) -> bool:
 
 
 def properly_refused(resp, path: str, who: str | None) -> bool:
+    if who is None and path.startswith("/axis/"):  # Swift: no token, 401
+        return resp.status_code == 401
     if who is None:
         if path.startswith("/api/"):
             return resp.status_code == 401

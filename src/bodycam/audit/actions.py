@@ -34,6 +34,11 @@ class AuditAction(StrEnum):
     """An audit trail was exported (details: format, record count)."""
     AUDIT_PROOF = "audit:proof:issue"
     """An inclusion proof for an audit record was issued."""
+    AUDIT_SEARCH = "audit:log:search"
+    """The whole audit log was searched (details: the filters and the count found)."""
+    AUDIT_ACCESS_REPORT = "audit:access:report"
+    """The "who viewed what" access report was read (details: recording, user, time range,
+    lines)."""
     AUDIT_VERIFY = "audit:log:verify"
     """A verification run finished (details: result, counts)."""
     AUDIT_SCRUB = "audit:scrub:run"
@@ -42,6 +47,9 @@ class AuditAction(StrEnum):
     AUDIT_SCRUB_PROBLEM = "audit:scrub:problem"
     """The scrub found a stored blob missing, changed, of the wrong size or unreadable
     (object: its recording; details: original or copy, sha256, tier, kind, problem, pass)."""
+    JOB_RETRY = "system:job:retry"
+    """A quarantined background job was queued again with a fresh set of attempts
+    (object: the job; details: kind, attempts used, the error it was quarantined with)."""
     LOGIN_SUCCESS = "auth:login:success"
     """A user signed in."""
     LOGIN_FAILURE = "auth:login:failure"
@@ -52,8 +60,30 @@ class AuditAction(StrEnum):
     """A user was created (details: role, badge, squad)."""
     USER_UPDATE = "auth:user:update"
     """A user's role, squad, password or status changed."""
-    TOKEN_CREATE = "auth:token:create"
+    TOKEN_CREATE = "auth:token:create"  # an action name  # nosec B105
     """An API token was issued (details: name, expiry)."""
+    TOKEN_REVOKE = "auth:token:revoke"  # an action name  # nosec B105
+    """An API token was revoked by its user or an administrator (details: name, whose)."""
+    TOKEN_USE = "auth:token:use"  # an action name  # nosec B105
+    """An API request was made with a token: one record per request (details: token, method,
+    path)."""
+    LOGIN_PASSWORD = "auth:login:password"  # an action name  # nosec B105
+    """A password was right but a second step remains: the TOTP code, or enrolling in TOTP
+    first (details: next step)."""
+    LOGIN_LOCKOUT = "auth:login:lockout"
+    """A user name was locked after too many consecutive failed sign-ins (details: failures,
+    unlock after; the object is "-" for a name that is no user)."""
+    USER_UNLOCK = "auth:user:unlock"
+    """A locked user name was unlocked, by an administrator or when its lockout time ran out
+    (details: by, failures)."""
+    MFA_ENROL = "auth:mfa:enrol"
+    """A user confirmed a TOTP authenticator with a first code; recovery codes were issued
+    (details: recovery codes issued)."""
+    MFA_RESET = "auth:mfa:reset"
+    """An administrator removed a user's TOTP authenticator and recovery codes; the user's
+    sessions ended (details: sessions ended)."""
+    MFA_RECOVERY_CODES = "auth:mfa:recovery_codes"
+    """A user replaced their recovery codes with a new set (details: codes issued)."""
     CATEGORY_CREATE = "evidence:category:create"
     """A category was created or its access class changed."""
     REDACTION_DETECT = "redaction:project:detect"
@@ -182,5 +212,41 @@ class AuditAction(StrEnum):
     FLEET_RECALL_RESOLVE = "fleet:recall:resolve"
     """A recalled camera was returned, replaced or cleared (details: recall, serial,
     outcome, replacement, note)."""
+    POLICY_APPLY = "policy:document:apply"
+    """A new version of the camera policy was applied (details: version, label, effective
+    date, sha256, the rules file and its sha256, retention and clock versions, warnings)."""
+    POLICY_VIEW_REFUSED = "policy:recording:refused"
+    """The camera policy refused a view, stream, download or edit of a recording (details:
+    what was asked, policy version, rule, why the recording is critical, the sentence)."""
+    POLICY_STATEMENT_RECORD = "policy:statement:record"
+    """An officer's initial statement was recorded (details: officer badge, recording or
+    event, when given, note)."""
+    POLICY_COMPLAINANT_ARRANGE = "policy:complainant:arrange"
+    """A complainant's supervised viewing session was arranged over a watermarked share
+    (details: session, share, complaint, complainant, supervisor, items, end time, policy
+    version)."""
+    POLICY_COMPLAINANT_END = "policy:complainant:end"
+    """A complainant's viewing session ended: by hand, or because its time ran out
+    (details: session, share, reason)."""
+    POLICY_SCORECARD = "policy:scorecard:run"
+    """The policy scorecard was computed (details: policy version, criteria met, partly met
+    and not met, the sha256 of the HTML and PDF written)."""
+    FLEET_RECALL_UPLOAD_WARNING = "fleet:recall:upload_warning"
+    """A camera under an open recall (its item still outstanding) uploaded a recording
+    (details: serial, recording, sha256, channel, uploader)."""
+    FLEET_AXIS_REGISTER = "fleet:axis:register"
+    """An Axis Body Worn System registered or updated a user, a device or itself (details:
+    registry, key, name, active, linked officer or camera)."""
+    FLEET_AXIS_CONTAINER = "fleet:axis:container"
+    """An Axis Body Worn System created a recording container (details: name, user, serial)."""
+    FLEET_AXIS_COMPLETE = "fleet:axis:complete"
+    """An Axis recording container was completed and its clips ingested (details: name,
+    officer badge, serial, clips with sha256 and recording id)."""
+    FLEET_AXIS_REJECT = "fleet:axis:reject"
+    """Completing an Axis recording container was refused for good (details: name, reason)."""
+    EVALUATION_REPORT_CREATE = "evaluation:report:create"
+    """A program evaluation was stored and queued: its configuration and data files were
+    uploaded and checked (details: title, design, configuration, each file's name, size and
+    sha256, job)."""
     ACCESS_DENIED = "access:request:denied"
     """An action was refused for lack of permission (details: what was attempted)."""

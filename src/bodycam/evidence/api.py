@@ -69,6 +69,8 @@ class PageOut(BaseModel):
     total: int
     page: int
     per_page: int
+    total_exact: bool = True
+    """False when more recordings match than ``total`` (counting stops at 10,000)."""
 
 
 class EditIn(BaseModel):
@@ -206,7 +208,13 @@ def list_recordings(
         SearchQuery(officer, start_from, start_to, category, tag, q, camera, page, per_page),
     )
     items = [to_out(r, res.categories[r.category_id].name) for r in res.items]
-    return PageOut(items=items, total=res.total, page=res.page, per_page=res.per_page)
+    return PageOut(
+        items=items,
+        total=res.total,
+        page=res.page,
+        per_page=res.per_page,
+        total_exact=res.total_exact,
+    )
 
 
 @router.get("/{recording_id}", response_model=RecordingOut)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import CompoundSelect, func, or_, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,6 +38,7 @@ from bodycam.evidence.models import (
 )
 from bodycam.evidence.probe import ProbeError, ProbeResult, probe
 from bodycam.ids import as_utc
+from bodycam.policy.enforce import check_recording_access
 from bodycam.retention import service as retention
 from bodycam.storage import BlobInfo, BlobStore
 
@@ -209,7 +210,7 @@ def ingest_file(
     except OSError as exc:
         raise EvidenceError(f"{name} cannot be read: {exc.strerror or exc}.") from None
     info = vault.store.put_file(path, expected_sha256=expected_sha256)
-    return _commit_ingest(
+    result = _commit_ingest(
         vault,
         actor,
         info,
@@ -223,6 +224,22 @@ def ingest_file(
         cases,
         recorded_start or _start_time(meta, path),
     )
+    if camera_serial:  # fleet: warn when a camera under an open recall uploads (never raises)
+        from bodycam.fleet.recall_warnings import warn_if_recalled
+
+        warn_if_recalled(vault.sessions, actor, result.id, camera_serial)
+    if not result.duplicate:  # jobs: the poster, made now unless workers take it
+        from bodycam.evidence.jobs import after_ingest
+
+        after_ingest(vault.sessions, vault.store, result.id)
+    return result
+
+
+def _queue_jobs(session: Session, recording_id: str, decoded_all: bool) -> None:
+    """Queue a new recording's background jobs (poster, full probe) in its transaction."""
+    from bodycam.evidence.jobs import queue_after_ingest
+
+    queue_after_ingest(session, recording_id, decoded_all=decoded_all)
 
 
 def _start_time(meta: ProbeResult, path: Path) -> datetime:
@@ -288,6 +305,7 @@ def _commit_ingest(
                 s.add(rec)
                 s.flush()
                 retention.apply_to(s, rec)
+                _queue_jobs(s, rec.id, vault.full_decode)
                 record(
                     s,
                     actor,
@@ -358,6 +376,10 @@ class SearchQuery:
         return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
 
 
+COUNT_CAP = 10_000
+"""A search counts its matches up to this many (or to the end of the page asked for)."""
+
+
 @dataclass
 class Page:
     """One page of results."""
@@ -368,11 +390,35 @@ class Page:
     per_page: int
     officers: dict[str, User] = field(default_factory=dict)
     categories: dict[str, Category] = field(default_factory=dict)
+    total_exact: bool = True
+    """False when more recordings match than were counted: ``total`` is then a lower
+    bound (the count stops at :data:`COUNT_CAP`, or just past the page asked for)."""
 
     @property
     def pages(self) -> int:
-        """Number of pages."""
+        """Number of pages (of the counted matches when ``total_exact`` is False)."""
         return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        """Whether a further page has matches."""
+        return self.page < self.pages or not self.total_exact
+
+
+def _text_matches(text: str) -> CompoundSelect[tuple[str]]:
+    """Ids of recordings whose title, notes, file name or a case number contain ``text``.
+
+    A UNION of one lookup per column: on PostgreSQL each uses its trigram index
+    (migration 0020), where an OR of them with a sub-select forced a scan of every
+    recording.
+    """
+    like = f"%{text.lower()}%"
+    return union(
+        select(Recording.id).where(func.lower(Recording.title).like(like)),
+        select(Recording.id).where(func.lower(Recording.notes).like(like)),
+        select(Recording.id).where(func.lower(Recording.original_filename).like(like)),
+        select(RecordingCase.recording_id).where(func.lower(RecordingCase.case_number).like(like)),
+    )
 
 
 def search(vault: Vault, actor: Actor, q: SearchQuery) -> Page:
@@ -404,21 +450,13 @@ def search(vault: Vault, actor: Actor, q: SearchQuery) -> Page:
             Recording.id.in_(select(RecordingTag.recording_id).where(RecordingTag.tag == q.tag))
         )
     if q.text:
-        like = f"%{q.text.lower()}%"
-        stmt = stmt.where(
-            or_(
-                func.lower(Recording.title).like(like),
-                func.lower(Recording.notes).like(like),
-                func.lower(Recording.original_filename).like(like),
-                Recording.id.in_(
-                    select(RecordingCase.recording_id).where(
-                        func.lower(RecordingCase.case_number).like(like)
-                    )
-                ),
-            )
-        )
+        stmt = stmt.where(Recording.id.in_(_text_matches(q.text)))
     with transaction(vault.sessions) as s:
-        total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        # Count at most to the cap (or just past the page asked for), so a list of
+        # millions costs what a list of ten thousand does.
+        upto = max(COUNT_CAP, q.page * q.per_page) + 1
+        counted = s.scalar(select(func.count()).select_from(stmt.limit(upto).subquery())) or 0
+        total, exact = (counted, True) if counted < upto else (upto - 1, False)
         items = list(
             s.scalars(
                 stmt.order_by(Recording.recorded_start.desc(), Recording.id)
@@ -427,13 +465,15 @@ def search(vault: Vault, actor: Actor, q: SearchQuery) -> Page:
             )
         )
         details = q.as_details() | {"results": total}
+        if not exact:
+            details["results_more"] = True
         record(s, actor, AuditAction.RECORDING_SEARCH, "recording", "*", details)
         officers = {
             u.id: u
             for u in s.scalars(select(User).where(User.id.in_({r.officer_id for r in items})))
         }
         cats = {c.id: c for c in list_categories(s)}
-        return Page(items, total, q.page, q.per_page, officers, cats)
+        return Page(items, total, q.page, q.per_page, officers, cats, exact)
 
 
 def _readable(session: Session, vault: Vault, actor: Actor, recording_id: str) -> Recording:
@@ -457,7 +497,8 @@ def _guard(
                 f"User {actor.username} ({actor.role.value}) may not view recordings."
             )
         with vault.sessions() as s:
-            _readable(s, vault, actor, recording_id)
+            rec = _readable(s, vault, actor, recording_id)
+            check_recording_access(vault.sessions, s, actor, rec, what)  # the camera policy
     except (PermissionDenied, NotFound) as exc:
         record_denial(vault.sessions, actor, what, recording_id)
         if isinstance(exc, PermissionDenied):

@@ -27,14 +27,22 @@ from bodycam.evidence import api as evidence_api
 from bodycam.evidence import upload_api
 from bodycam.evidence.service import EvidenceError, NotFound
 from bodycam.fleet import api as fleet_api
+from bodycam.fleet import axis_api
+from bodycam.jobs import api as jobs_api
 from bodycam.redaction import api as redaction_api
 from bodycam.retention.service import RetentionError
 from bodycam.storage import BlobStoreError
 from bodycam.web import (
+    account_pages,
+    admin_pages,
+    audit_pages,
     compliance_pages,
     disclosure_pages,
+    evaluation_pages,
     fleet_pages,
+    jobs_pages,
     pages,
+    policy_pages,
     redaction_pages,
     release_pages,
     retention_pages,
@@ -106,6 +114,7 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
     app.include_router(audit_api.router)
     app.include_router(auth_api.router)
     app.include_router(fleet_api.router)
+    app.include_router(axis_api.router)
     app.include_router(pages.router)
     app.include_router(retention_pages.router)
     app.include_router(review_pages.router)
@@ -113,9 +122,17 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
     app.include_router(redaction_api.router)
     app.include_router(redaction_pages.router)
     app.include_router(release_pages.router)
+    app.include_router(release_pages.builder_router)
     app.include_router(disclosure_pages.router)
     app.include_router(fleet_pages.router)
     app.include_router(share_pages.router)
+    app.include_router(policy_pages.router)
+    app.include_router(account_pages.router)
+    app.include_router(admin_pages.router)
+    app.include_router(audit_pages.router)
+    app.include_router(jobs_api.router)
+    app.include_router(jobs_pages.router)
+    app.include_router(evaluation_pages.router)
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )
@@ -188,6 +205,8 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if request.url.scheme == "https" or context.settings.cookie_secure == "always":
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; media-src 'self'; img-src 'self' data:; frame-ancestors 'none'",

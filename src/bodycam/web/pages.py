@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -13,29 +14,100 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from jinja2 import pass_context
 
 from bodycam.audit.actions import AuditAction
 from bodycam.audit.service import record
 from bodycam.audit.trail import recording_trail
+from bodycam.auth import login as login_steps
 from bodycam.auth import service as auth_service
 from bodycam.auth.actor import Actor
 from bodycam.auth.permissions import Permission
 from bodycam.db import transaction
 from bodycam.evidence import service
-from bodycam.evidence.access import has_any_view
 from bodycam.evidence.service import EvidenceError, NotFound, SearchQuery, Vault
-from bodycam.web.deps import SESSION_COOKIE, CtxDep, PageActor, client_ip
+from bodycam.web import menu
+from bodycam.web.deps import (
+    SESSION_COOKIE,
+    CtxDep,
+    PageActor,
+    client_ip,
+    login_policy,
+    partial_session,
+    set_session_cookie,
+)
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(
     directory=str(__import__("pathlib").Path(__file__).parent / "templates")
 )
+T = TypeVar("T")
 
 
 def _local(value: datetime | None, tz: str) -> str:
     if value is None:
         return ""
     return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+@pass_context
+def _local_filter(context: Any, value: datetime | None) -> str:
+    """``{{ when | local }}``: a time in the agency's time zone (as ``local(when)``)."""
+    return _local(value, context.get("tz") or "UTC")
+
+
+@pass_context
+def _local_date_filter(context: Any, value: datetime | None) -> str:
+    """``{{ when | local_date }}``: the day (YYYY-MM-DD) in the agency's time zone."""
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(context.get("tz") or "UTC")).date().isoformat()
+
+
+templates.env.filters["local"] = _local_filter
+templates.env.filters["local_date"] = _local_date_filter
+templates.env.globals |= {
+    "menu_for": menu.menu_for,
+    "account_for": menu.account_for,
+    "footer_links": menu.footer_links,
+}
+
+
+@dataclass
+class Pager(Generic[T]):
+    """One page of a list that a service returns whole."""
+
+    items: list[T]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages the list has (at least 1)."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def paginate(items: Sequence[T], page: int, per_page: int = 50) -> Pager[T]:
+    """Page ``page`` (from 1; past the end: the last) of ``items``."""
+    pages = max(1, -(-len(items) // per_page))
+    page = min(max(1, page), pages)
+    return Pager(list(items[(page - 1) * per_page : page * per_page]), len(items), page, per_page)
+
+
+def has_page(app: Any, path: str) -> bool:
+    """Whether ``app`` serves GET ``path`` (pages other work adds may not be there yet)."""
+    found: set[str] | None = getattr(app.state, "page_paths", None)
+    if found is None:
+        from fastapi.routing import iter_route_contexts
+
+        found = {
+            str(rc.path)
+            for rc in iter_route_contexts(app.routes)
+            if "GET" in (getattr(rc.original_route, "methods", None) or ())
+        }
+        app.state.page_paths = found
+    return path in found
 
 
 def render(
@@ -93,11 +165,37 @@ def form_action(
     return RedirectResponse(done, status_code=303)
 
 
-@router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/") -> HTMLResponse:
-    """The sign-in page."""
+def safe_next(target: str) -> str:
+    """``target`` when it is a page of this site, else ``/`` (no open redirect)."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+LOCKED_MESSAGE = (
+    "Too many failed sign-ins: this user name is locked. An administrator can unlock it"
+)
+"""What a locked user name is answered (the same for names that are no user)."""
+
+
+def locked_message(minutes: int) -> str:
+    """The sentence for a locked user name under a lockout of ``minutes`` (0: admin only)."""
+    if minutes:
+        return f"{LOCKED_MESSAGE}, or try again in {minutes} minutes."
+    return f"{LOCKED_MESSAGE}."
+
+
+def _login_page(request: Request, status: int, next: str, error: str | None) -> HTMLResponse:
     token = _login_serializer(request).dumps("login")
-    return render(request, "login.html", None, login_token=token, next=next, error=None)
+    return render(request, "login.html", None, status, login_token=token, next=next, error=error)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, ctx: CtxDep, next: str = "/") -> Response:
+    """The sign-in page; a sign-in half done goes on to its code or to TOTP enrolment."""
+    partial = partial_session(request, ctx, ("mfa", "enrol"))
+    if partial is not None:
+        step = "/login/code" if partial.session.stage == "mfa" else "/account/mfa"
+        return RedirectResponse(f"{step}?{urlencode({'next': safe_next(next)})}", 303)
+    return _login_page(request, 200, next, None)
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -109,43 +207,32 @@ def login(
     login_token: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    """Check the password, start a new session (new id) and go on."""
+    """Check the password (lockout applies), start a new session (new id) and go on: to the
+    page asked for, to the code step, or to TOTP enrolment."""
     try:
         _login_serializer(request).loads(login_token, max_age=3600)
     except BadSignature:
-        return render(
-            request,
-            "login.html",
-            None,
-            400,
-            login_token=_login_serializer(request).dumps("login"),
-            next=next,
-            error="The form expired; please sign in again.",
-        )
+        return _login_page(request, 400, next, "The form expired; please sign in again.")
+    ip = client_ip(request)
     with transaction(ctx.sessions) as s:
-        user = auth_service.authenticate_password(s, username, password, "web", client_ip(request))
-        sid = auth_service.start_session(s, user, client_ip(request))[0] if user else None
-    if sid is None:
-        token = _login_serializer(request).dumps("login")
-        return render(
-            request,
-            "login.html",
-            None,
-            401,
-            login_token=token,
-            next=next,
-            error="The user name or password is wrong.",
+        result = login_steps.password_step(
+            s, username, password, "web", ip, login_policy(ctx.settings)
         )
-    target = next if next.startswith("/") and not next.startswith("//") else "/"
+        sid = None
+        if result.user is not None:
+            sid = auth_service.start_session(s, result.user, ip, stage=result.next.value)[0]
+    if result.outcome is login_steps.Outcome.LOCKED:
+        message = locked_message(ctx.settings.login_lockout_minutes)
+        return _login_page(request, 423, next, message)
+    if sid is None:
+        return _login_page(request, 401, next, "The user name or password is wrong.")
+    target = safe_next(next)
+    if result.next is login_steps.Next.MFA:
+        target = f"/login/code?{urlencode({'next': target})}"
+    elif result.next is login_steps.Next.ENROL:
+        target = f"/account/mfa?{urlencode({'next': target})}"
     resp = RedirectResponse(target, status_code=303)
-    resp.set_cookie(
-        SESSION_COOKIE,
-        sid,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
+    set_session_cookie(resp, request, ctx.settings, sid)
     return resp
 
 
@@ -164,13 +251,13 @@ def logout(
 
 
 @router.get("/", response_model=None)
-def home(request: Request, actor: PageActor) -> Response:
-    """Each role's landing page: footage roles go to recordings, others see what they may do."""
-    if has_any_view(actor):
-        return RedirectResponse("/recordings", status_code=303)
-    return render(
-        request, "home.html", actor, permissions=sorted(p.value for p in actor.permissions)
-    )
+def home(request: Request, ctx: CtxDep, actor: PageActor) -> Response:
+    """Each role's home: its own figures (read through the services, so only what the
+    role may see) and the links to its work."""
+    from bodycam.web.homes import home_data
+
+    part, data = home_data(ctx, actor, request.app)
+    return render(request, "home.html", actor, part=part, d=data)
 
 
 def _when(value: str | None, tz: str, *, whole_day: bool = False) -> datetime | None:
@@ -244,7 +331,18 @@ def recording_detail(
     v = service.view(Vault.from_context(ctx), actor, recording_id)
     with ctx.sessions() as s:
         cats = [c.name for c in service.list_categories(s)]
-    return render(request, "recording.html", actor, v=v, categories=cats, saved=saved, error=None)
+    from bodycam.evidence.jobs import poster_data_uri  # jobs: the poster-frame job's JPEG
+
+    return render(
+        request,
+        "recording.html",
+        actor,
+        v=v,
+        categories=cats,
+        saved=saved,
+        error=None,
+        poster=poster_data_uri(ctx.store, v.recording.sha256),
+    )
 
 
 @router.post("/recordings/{recording_id}/edit", response_class=HTMLResponse)
