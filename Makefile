@@ -26,10 +26,18 @@ install: $(STAMP) ## Create .venv and install bodycam with its development tools
 test: $(STAMP) ## Install and run the whole suite (SQLite and PostgreSQL, real S3 server).
 	$(BIN)/python -m pytest -n auto -p no:cacheprovider $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff and mypy on src/.
+cluster-test: $(STAMP) ## PostgreSQL, S3, Redis, 2 API servers and 2 Celery workers on loopback: an end-to-end scenario.
+	$(BIN)/python -m pytest -p no:cacheprovider -n 0 tests/cluster $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff, mypy, bandit on src/ and pip-audit of requirements.lock (says when it could not check).
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src
 	$(BIN)/mypy src
+	$(BIN)/bandit -c pyproject.toml -r src -q
+	$(BIN)/python tools/audit_deps.py
+
+lock: $(STAMP) ## Rewrite requirements.lock from the packages installed in .venv (after a dependency change).
+	$(BIN)/python tools/lock_deps.py requirements.lock
 
 DEMO_ENV := BODYCAM_HOME=$(CURDIR)/var/demo BODYCAM_AGENCY_NAME="Demo City Police Department"
 
@@ -49,8 +57,9 @@ bench: $(STAMP) ## Run the benchmarks in bench/ (each prints its figure last).
 	$(BIN)/python bench/redact.py
 	$(BIN)/python bench/compliance.py
 	$(BIN)/python bench/dock.py
+	$(BIN)/python bench/scale.py --scale 0.001
 
 clean: ## Remove the venv and local state.
 	rm -rf $(VENV) var .mypy_cache .ruff_cache
 
-.PHONY: help install test lint demo serve worker bench clean
+.PHONY: help install test cluster-test lint lock demo serve worker bench clean
