@@ -8,15 +8,8 @@ Skipped with a reason when Chromium or Playwright is not installed.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import threading
-import time
-
 import numpy as np
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from bodycam.audit.models import AuditRecord
@@ -28,42 +21,14 @@ from bodycam.evidence import service as ev
 from bodycam.evidence.models import UNCATEGORIZED
 from bodycam.synth.video import frame_at, make_clip
 from bodycam.web.app import create_app
+from tests.browser.support import ARGS, CHROMIUM, require_browser, serving, wait_js
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "browser-test-password"
-
-
-def wait_js(page, expression: str, timeout: int = 30000) -> None:
-    """Wait until a JavaScript expression (or arrow function) is truthy in the page.
-
-    Polls from Python with ``page.evaluate``, which runs through the DevTools protocol.
-    ``page.wait_for_function`` instead polls with ``eval`` inside the page, which our
-    Content-Security-Policy (no 'unsafe-eval') refuses whenever the first check fails.
-    """
-    deadline = time.monotonic() + timeout / 1000
-    while True:
-        if page.evaluate(expression):
-            return
-        assert time.monotonic() < deadline, f"still false after {timeout} ms: {expression}"
-        time.sleep(0.05)
 
 
 @pytest.fixture
 def server(tmp_path):
-    if CHROMIUM is None:
-        reason = "Chromium is not installed (apt-get install chromium)"
-        if os.environ.get("BODYCAM_REQUIRE_SERVICES") == "1":
-            pytest.fail(reason + "; BODYCAM_REQUIRE_SERVICES=1 requires it (.ci/run installs it)")
-        pytest.skip(reason)
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    require_browser()
     settings = Settings(home=tmp_path / "home", agency_name="Browser Test PD")
     upgrade(settings.resolved_database_url)
     ctx = Context.from_settings(settings, create_key=True)
@@ -78,21 +43,8 @@ def server(tmp_path):
     rid = ev.ingest_file(
         vault, actor_for(clerk, "cli"), clip, officer_badge="909", title="Patrol clip"
     ).id
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings, ctx), host="127.0.0.1", port=port, log_level="warning"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", ctx, rid
-    srv.should_exit = True
-    thread.join(10)
+    with serving(create_app(settings, ctx)) as base:
+        yield base, ctx, rid
     ctx.close()
 
 

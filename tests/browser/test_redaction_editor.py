@@ -10,14 +10,10 @@ Playwright is missing; a failure under BODYCAM_REQUIRE_SERVICES=1.
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
 import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from bodycam.auth.service import actor_for, create_user
 from bodycam.config import Settings
@@ -28,7 +24,7 @@ from bodycam.evidence.models import UNCATEGORIZED
 from bodycam.redaction import projects
 from bodycam.redaction.faceclip import FaceClip, Walker
 from bodycam.web.app import create_app
-from tests.browser.test_playback import ARGS, CHROMIUM, wait_js
+from tests.browser.support import ARGS, CHROMIUM, require_browser, serving, wait_js
 
 PASSWORD = "browser-test-password"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -37,12 +33,7 @@ W, H = 320, 180  # the clip's picture, in video pixels
 
 @pytest.fixture
 def server(tmp_path):
-    if CHROMIUM is None:
-        reason = "Chromium is not installed (apt-get install chromium)"
-        if os.environ.get("BODYCAM_REQUIRE_SERVICES") == "1":
-            pytest.fail(reason + "; BODYCAM_REQUIRE_SERVICES=1 requires it (.ci/run installs it)")
-        pytest.skip(reason)
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    require_browser()
     settings = Settings(
         home=tmp_path / "home",
         agency_name="Browser Test PD",
@@ -65,21 +56,8 @@ def server(tmp_path):
     vault = ev.Vault(ctx.sessions, ctx.store)
     actor = actor_for(clerk, "cli")
     rid = ev.ingest_file(vault, actor, clip, officer_badge="909", title="Porch visit").id
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings, ctx), host="127.0.0.1", port=port, log_level="warning"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", vault, actor, rid
-    srv.should_exit = True
-    thread.join(10)
+    with serving(create_app(settings, ctx)) as base:
+        yield base, vault, actor, rid
     ctx.close()
 
 

@@ -15,15 +15,10 @@ when Chromium or Playwright is missing; a failure under BODYCAM_REQUIRE_SERVICES
 from __future__ import annotations
 
 import json
-import os
-import socket
-import threading
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from bodycam.audit.signing import public_key_pem
 from bodycam.auth.service import actor_for, create_user
@@ -35,7 +30,7 @@ from bodycam.evidence.models import UNCATEGORIZED
 from bodycam.redaction import projects
 from bodycam.redaction.faceclip import FaceClip, Walker
 from bodycam.web.app import create_app
-from tests.browser.test_playback import ARGS, CHROMIUM, wait_js
+from tests.browser.support import ARGS, CHROMIUM, require_browser, serving, wait_js
 
 PASSWORD = "browser-test-password"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -43,12 +38,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 @pytest.fixture
 def server(tmp_path):
-    if CHROMIUM is None:
-        reason = "Chromium is not installed (apt-get install chromium)"
-        if os.environ.get("BODYCAM_REQUIRE_SERVICES") == "1":
-            pytest.fail(reason + "; BODYCAM_REQUIRE_SERVICES=1 requires it (.ci/run installs it)")
-        pytest.skip(reason)
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    require_browser()
     settings = Settings(
         home=tmp_path / "home",
         agency_name="Browser Test PD",
@@ -76,21 +66,8 @@ def server(tmp_path):
     for f in view.open_findings:
         projects.accept_finding(vault, actor, view.copy.id, f.number, "checked by hand")
     copy_id = projects.approve(vault, actor, view.copy.id, "for release").copy.id
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings, ctx), host="127.0.0.1", port=port, log_level="warning"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", ctx, rid, copy_id
-    srv.should_exit = True
-    thread.join(10)
+    with serving(create_app(settings, ctx)) as base:
+        yield base, ctx, rid, copy_id
     ctx.close()
 
 

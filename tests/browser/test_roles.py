@@ -9,14 +9,9 @@ Chromium or Playwright is not installed (a failure under BODYCAM_REQUIRE_SERVICE
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from bodycam.auth.service import actor_for, create_user
 from bodycam.config import Settings
@@ -28,7 +23,7 @@ from bodycam.evidence.models import UNCATEGORIZED
 from bodycam.fleet.models import Camera
 from bodycam.synth.video import make_clip
 from bodycam.web.app import create_app
-from tests.browser.test_playback import ARGS, CHROMIUM, wait_js
+from tests.browser.support import ARGS, CHROMIUM, require_browser, serving, wait_js
 
 PASSWORD = "browser-test-password"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -55,12 +50,7 @@ ROLES = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if CHROMIUM is None:
-        reason = "Chromium is not installed (apt-get install chromium)"
-        if os.environ.get("BODYCAM_REQUIRE_SERVICES") == "1":
-            pytest.fail(reason + "; BODYCAM_REQUIRE_SERVICES=1 requires it (.ci/run installs it)")
-        pytest.skip(reason)
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    require_browser()
     tmp = tmp_path_factory.mktemp("roles")
     settings = Settings(home=tmp / "home", agency_name="Browser Test PD")
     upgrade(settings.resolved_database_url)
@@ -82,22 +72,9 @@ def server(tmp_path_factory):
     requests.create_request(
         ctx.sessions, clerk, requester_name="Press", requester_type="media", description="x"
     )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings, ctx), host="127.0.0.1", port=port, log_level="warning"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    ARTIFACTS.mkdir(exist_ok=True)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with serving(create_app(settings, ctx)) as base:
+        ARTIFACTS.mkdir(exist_ok=True)
+        yield base
     ctx.close()
 
 
