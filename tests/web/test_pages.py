@@ -376,3 +376,16 @@ def test_security_headers_on_pages_api_and_errors(client, creds):
         csp = resp.headers["content-security-policy"]
         assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
         assert resp.headers["referrer-policy"] == "no-referrer"
+
+
+def test_a_long_audit_trail_is_paginated(client, ctx, creds, ingest):
+    rec = ingest(68, "1001")
+    use_session(client, creds, "auditor")
+    for _ in range(105):  # each view is one more record in the recording's trail
+        assert client.get(f"/recordings/{rec.id}").status_code == 200
+    first = client.get(f"/recordings/{rec.id}/audit")
+    rows = first.text.count("<tr><td>")
+    assert rows == 100 and "page 1 of 2" in first.text
+    assert f'href="/recordings/{rec.id}/audit?page=2"' in first.text
+    second = client.get(f"/recordings/{rec.id}/audit?page=2")
+    assert "page 2 of 2" in second.text and 6 <= second.text.count("<tr><td>") < 100

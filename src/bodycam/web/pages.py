@@ -384,8 +384,9 @@ def recording_edit(
 
 @router.get("/recordings/{recording_id}/audit", response_class=HTMLResponse)
 def recording_audit(
-    request: Request, recording_id: str, ctx: CtxDep, actor: PageActor
+    request: Request, recording_id: str, ctx: CtxDep, actor: PageActor, page: int = 1
 ) -> HTMLResponse:
-    """A recording's audit trail (auditors)."""
+    """A recording's audit trail (auditors), 100 records a page, oldest first."""
     trail = recording_trail(ctx.sessions, actor, recording_id)
-    return render(request, "audit.html", actor, trail=trail, recording_id=recording_id)
+    shown = paginate(trail.entries, page, per_page=100)
+    return render(request, "audit.html", actor, trail=trail, shown=shown, recording_id=recording_id)
