@@ -74,6 +74,7 @@ def test_counts_stop_at_the_cap_and_pages_stay_correct(vault, dept, rows, monkey
     monkeypatch.setattr(ev, "COUNT_CAP", 8)
     first = ev.search(vault, clerk, SearchQuery(per_page=5))
     assert first.total == 8 and not first.total_exact and first.has_next
+    assert first.counted == "more than 8" and exact.counted == "12"
     assert [r.id for r in first.items] == rows[::-1][:5]
     # A page beyond the cap is counted to its end: still correct, still "more".
     second = ev.search(vault, clerk, SearchQuery(per_page=5, page=2))

@@ -182,7 +182,7 @@ def recordings_list(
     if as_json:
         for row in rows:
             print(json.dumps(row))
-        err.print(f"page {res.page} of {res.pages}, {res.total} recordings")
+        err.print(f"page {res.page} of {res.pages}, {res.counted} recordings")
         return
     table = Table("id", "recorded (UTC)", "officer", "category", "title", "secs")
     for row in rows:
@@ -195,7 +195,7 @@ def recordings_list(
             f"{row['duration_s']:.1f}",
         )
     out.print(table)
-    out.print(f"page {res.page} of {res.pages}, {res.total} recordings")
+    out.print(f"page {res.page} of {res.pages}, {res.counted} recordings")
 
 
 @recordings_app.command("show")

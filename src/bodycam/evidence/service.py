@@ -400,6 +400,11 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
     @property
+    def counted(self) -> str:
+        """The number of matches as a reader should see it ("more than 10,000" when capped)."""
+        return f"{self.total:,}" if self.total_exact else f"more than {self.total:,}"
+
+    @property
     def has_next(self) -> bool:
         """Whether a further page has matches."""
         return self.page < self.pages or not self.total_exact
