@@ -33,6 +33,25 @@ pytest_plugins = ["tests.fixtures.s3_server", "tests.fixtures.postgres"]
 ENGINES = ["sqlite", "postgresql"]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Command-line tests (the ``home`` fixture) run on SQLite only, unless marked
+    ``both_engines``: every command is a thin layer over service functions whose own
+    tests run on both engines, and each command costs a new Python process (about a
+    second), so running them twice made the suite minutes longer for no new check."""
+    keep, drop = [], []
+    for item in items:
+        spec = getattr(item, "callspec", None)
+        engine = spec.params.get("db_url") if spec is not None else None
+        cli_only = "home" in getattr(item, "fixturenames", ())
+        if engine == "postgresql" and cli_only and item.get_closest_marker("both_engines") is None:
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def _worker(request: pytest.FixtureRequest) -> str:
     """A name for this test process's databases: the xdist worker and the process id, so
     two test runs on one server (a developer's and CI's, say) never share a database."""

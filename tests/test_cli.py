@@ -8,12 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bodycam.synth.video import corrupt_variants
 from tests.conftest import BODYCAM
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.both_engines  # the command line on PostgreSQL too, once
 def test_init_and_users(home):
     p = home("init", "--admin", "boss")
     assert "bodycam ready" in p.stdout
@@ -73,6 +76,7 @@ def test_denied_commands_exit_3_with_a_sentence(home, clips):
     p = home("--as", "nobody", "recordings", "list", check=3)
 
 
+@pytest.mark.both_engines  # the command line on PostgreSQL too, once
 def test_list_show_edit_download_verify_proof_export(home, clips, tmp_path):
     rid = json.loads(
         home("ingest", str(clips(54)), "--officer", "501", "--json", user="clerk").stdout
