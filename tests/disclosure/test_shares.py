@@ -538,7 +538,9 @@ def test_each_item_is_watermarked_by_a_job_queued_with_the_share(ctx, dept, shar
     share_access.recipient_view(sharing, issued.token, secret)  # one job at a time per item
     (second,) = run_watermarks(ctx)
     assert second.key.startswith(f"share.watermark:{issued.view.id}:1:")
-    assert second.result["sha256"] == made.sha256  # the same watermark, byte for byte
+    # A new render of the same item (x264's threads make the bytes differ, not the picture).
+    remade = watermark_cache.ready(sharing.folder, issued.view.id, 1, sha)
+    assert remade is not None and second.result["sha256"] == remade.sha256
     progress = share_access.recipient_progress(sharing, issued.token, secret)
     assert [(p.ready, p.percent, p.problem) for p in progress] == [(True, None, None)]
 
